@@ -1,0 +1,57 @@
+# The README's commands. `make run` serves the embedded default; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-unit test-e2e lint bench install install-test browser migrate worker beat clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Re-install only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py load_demo
+	$(VENV)/bin/uvicorn conferencing.asgi:application --host $(HOST) --port $(PORT) --ws websockets
+
+worker: install
+	$(VENV)/bin/celery -A conferencing worker --loglevel INFO
+
+beat: install
+	$(VENV)/bin/celery -A conferencing beat --loglevel INFO
+
+browser:
+	scripts/install-chromium.sh
+
+# Browser tests run in their own pytest process: a live server sharing a process with
+# earlier websocket tests broke its handshake.
+test: install-test browser
+	$(PY) -m pytest -q --ignore=tests/e2e
+	$(PY) -m pytest -q tests/e2e
+
+lint: install-test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
+
+bench: install-test
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,23 @@
+"""Staff roles are Django groups; their names live here and in the data migration."""
+
+from accounts.models import User
+
+PRIVACY_ADMIN = "privacy_admin"
+FINANCE = "finance"
+ALL_ROLES = (PRIVACY_ADMIN, FINANCE)
+
+
+def has_role(user: User, role: str) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.groups.filter(name=role).exists()
+
+
+def roles_of(user: User) -> set[str]:
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return set(ALL_ROLES)
+    return set(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))

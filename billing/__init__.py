@@ -1,0 +1,1 @@
+"""Plans, subscriptions and what they entitle an account to (see entitlements.py)."""

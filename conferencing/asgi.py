@@ -1,0 +1,28 @@
+"""HTTP goes to Django; websockets pass the origin check and session auth, then the
+URL router that the meetings app fills."""
+
+import os
+import warnings
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conferencing.settings")
+# WhiteNoise serves static files with a sync iterator; under ASGI Django warns each time.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
+django_asgi_app = get_asgi_application()
+
+# Imported after Django is set up: the routing modules import models.
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from meetings.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

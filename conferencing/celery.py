@@ -1,0 +1,11 @@
+"""The Celery application: workers run `celery -A conferencing worker`, beat `... beat`."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "conferencing.settings")
+
+app = Celery("conferencing")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    # Before allauth's own route, so sign-up always passes the age screen first.
+    path("accounts/signup/", account_views.SignupView.as_view(), name="account_signup"),
+    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("staff/", account_views.staff_index, name="staff"),
+    path("privacy/", include("privacy.urls")),
+    path("billing/", include("billing.urls")),
+    path("admin/", admin.site.urls),
+]

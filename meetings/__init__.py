@@ -1,0 +1,1 @@
+"""Scheduling, invitations, join links, the lobby, the realtime room and attendance."""

@@ -1,0 +1,1 @@
+"""The privacy promises in code: the mailer, email preferences and unsubscribe."""

@@ -1,0 +1,63 @@
+from django.db import models
+
+from .email_categories import Category
+
+
+class EmailPreference(models.Model):
+    """One person's choice for one subscription category.
+
+    A row with `subscribed=False` is an entry on the suppression list: the mailer checks
+    it at send time. Without a row the category's default applies.
+    """
+
+    class Source(models.TextChoices):
+        SIGNUP = "signup", "Sign-up form"
+        PREFERENCES = "preferences", "Preferences page"
+        UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link in an email"
+        ONE_CLICK = "one_click", "One-click unsubscribe (RFC 8058)"
+        STAFF = "staff", "Staff"
+
+    email = models.EmailField(max_length=254)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    subscribed = models.BooleanField()
+    source = models.CharField(max_length=32, choices=Source.choices)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email", "category"], name="email_pref_unique")
+        ]
+        indexes = [models.Index(fields=["subscribed", "-changed_at"])]
+
+    def __str__(self) -> str:
+        state = "subscribed" if self.subscribed else "suppressed"
+        return f"{self.email} {self.category} {state}"
+
+
+class OutgoingEmail(models.Model):
+    """The outbox and send log. The body is dropped once the message is out."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        SUPPRESSED = "suppressed", "Not sent: the recipient unsubscribed"
+        FAILED = "failed", "Failed"
+
+    to = models.EmailField(max_length=254)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    subject = models.CharField(max_length=255)
+    text_body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.category} to {self.to}: {self.subject}"

@@ -1,0 +1,33 @@
+from django.db.models import QuerySet
+
+from .email_categories import SUBSCRIPTIONS, Category, subscription
+from .models import EmailPreference
+
+
+def may_send(*, email: str, category: str) -> bool:
+    """Whether a message of `category` may go to `email` right now."""
+    if category == Category.TRANSACTIONAL:
+        return True
+    choice = (
+        EmailPreference.objects.filter(email=email.lower(), category=category)
+        .values_list("subscribed", flat=True)
+        .first()
+    )
+    if choice is None:
+        return subscription(category).subscribed_by_default
+    return choice
+
+
+def preferences_for(*, email: str) -> dict[str, bool]:
+    """Each subscription category mapped to whether `email` receives it."""
+    saved = dict(
+        EmailPreference.objects.filter(email=email.lower()).values_list("category", "subscribed")
+    )
+    return {s.category: saved.get(s.category, s.subscribed_by_default) for s in SUBSCRIPTIONS}
+
+
+def suppression_list(*, search: str = "") -> QuerySet[EmailPreference]:
+    rows = EmailPreference.objects.filter(subscribed=False).order_by("-changed_at")
+    if search:
+        rows = rows.filter(email__icontains=search.strip())
+    return rows

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "privacy"
+
+urlpatterns = [
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("email-preferences/", views.email_preferences, name="email_preferences"),
+    path("staff/suppressions/", views.suppression_console, name="staff_suppressions"),
+]

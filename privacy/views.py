@@ -1,0 +1,59 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from accounts.roles import PRIVACY_ADMIN
+from accounts.staff import role_required
+
+from . import selectors, services
+from .email_categories import Category
+from .forms import EmailPreferencesForm
+from .tokens import BadToken, read_unsubscribe_token
+
+ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
+
+
+# Mail providers POST here without cookies (RFC 8058); the signed token is the authority.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET only asks (mail scanners follow links); POST unsubscribes."""
+    try:
+        email, category = read_unsubscribe_token(token)
+    except BadToken as exc:
+        return render(request, "privacy/unsubscribe_invalid.html", {"error": exc}, status=400)
+    context = {"email": email, "category": Category(category)}
+    if request.method == "GET":
+        return render(request, "privacy/unsubscribe_confirm.html", context)
+    one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+    services.unsubscribe(
+        email=email,
+        category=category,
+        source=services.Source.ONE_CLICK if one_click else services.Source.UNSUBSCRIBE_LINK,
+    )
+    return render(request, "privacy/unsubscribe_done.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_preferences(request: HttpRequest) -> HttpResponse:
+    email = request.user.email  # type: ignore[union-attr]
+    current = selectors.preferences_for(email=email)
+    form = EmailPreferencesForm(request.POST or None, current=current)
+    if request.method == "POST" and form.is_valid():
+        services.set_preferences(
+            email=email, choices=form.choices(), source=services.Source.PREFERENCES
+        )
+        messages.success(request, "Your email preferences are saved.")
+        return redirect("privacy:email_preferences")
+    return render(request, "privacy/email_preferences.html", {"form": form})
+
+
+@role_required(PRIVACY_ADMIN)
+def suppression_console(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "")[:254]
+    rows = selectors.suppression_list(search=search)[:500]
+    return render(request, "privacy/staff_suppressions.html", {"rows": rows, "search": search})

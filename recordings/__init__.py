@@ -1,0 +1,1 @@
+"""Meeting recordings: capture, processing, the library and retention."""

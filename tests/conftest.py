@@ -1,0 +1,39 @@
+import pytest
+
+from conferencing.celery import app as celery_app
+
+from .factories import PASSWORD, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Tasks run in-process unless a test starts a real worker.
+
+    With REDIS_URL set (CI) the settings point Celery at Redis; the unit suite still runs
+    tasks eagerly so that each test sees their effects.
+    """
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _memory_email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def signed_in(client, user):
+    client.force_login(user)
+    return client
