@@ -61,10 +61,12 @@ class ProfileFieldsMixin(forms.Form):
     )
     how_heard = forms.ChoiceField(
         label="How did you hear about us?",
-        choices=[("", "Choose one")] + list(HowHeard.choices),
+        choices=[("", "Choose one"), *HowHeard.choices],
     )
     how_heard_other = forms.CharField(
-        label="Tell us where", max_length=200, required=False,
+        label="Tell us where",
+        max_length=200,
+        required=False,
         help_text="Only needed if you chose “Other”.",
     )
     company = forms.CharField(label="Company (optional)", max_length=150, required=False)
@@ -114,7 +116,8 @@ class UiPreferencesForm(forms.ModelForm):
 
 class DeleteAccountForm(forms.Form):
     password = forms.CharField(
-        label="Your password", strip=False,
+        label="Your password",
+        strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     confirm = forms.BooleanField(
@@ -131,4 +134,3 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password.")
         return password
-

@@ -26,9 +26,7 @@ class Subscription:
 
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    Subscription(
-        Category.NEWSLETTER, "News about the product, a few times a year.", False
-    ),
+    Subscription(Category.NEWSLETTER, "News about the product, a few times a year.", False),
     Subscription(
         Category.MEETING_REMINDERS, "A reminder before meetings you host or were invited to.", True
     ),
