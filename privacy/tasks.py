@@ -1,17 +1,16 @@
 from celery import shared_task
-from celery.exceptions import MaxRetriesExceededError
 
 from . import mailer
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5)
 def deliver_email(self, outgoing_id: int) -> str | None:  # type: ignore[no-untyped-def]
+    """Send one queued message; retry with backoff, then mark it failed."""
     try:
-        status = mailer.deliver(outgoing_id)
+        return mailer.deliver(outgoing_id)
     except Exception as exc:
-        try:
-            raise self.retry(exc=exc, countdown=30 * 2**self.request.retries)
-        except MaxRetriesExceededError:
+        # retry(exc=...) re-raises `exc` itself once retries run out, so count them here.
+        if self.request.retries >= self.max_retries:
             mailer.give_up(outgoing_id, str(exc))
             raise
-    return status
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc

@@ -18,7 +18,7 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
 # Mail providers POST here without cookies (RFC 8058); the signed token is the authority.
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET only asks (mail scanners follow links); POST unsubscribes."""
     try:
@@ -26,7 +26,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     except BadToken as exc:
         return render(request, "privacy/unsubscribe_invalid.html", {"error": exc}, status=400)
     context = {"email": email, "category": Category(category)}
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render(request, "privacy/unsubscribe_confirm.html", context)
     one_click = request.POST.get("List-Unsubscribe") == "One-Click"
     services.unsubscribe(
@@ -42,7 +42,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 def email_preferences(request: HttpRequest) -> HttpResponse:
     email = request.user.email  # type: ignore[union-attr]
     current = selectors.preferences_for(email=email)
-    form = EmailPreferencesForm(request.POST or None, current=current)
+    form = EmailPreferencesForm(
+        request.POST if request.method == "POST" else None, current=current
+    )
     if request.method == "POST" and form.is_valid():
         services.set_preferences(
             email=email, choices=form.choices(), source=services.Source.PREFERENCES
