@@ -15,7 +15,7 @@ from .timezones import time_zone_names
 
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("accounts:settings")
+        return redirect("meetings:dashboard")
     return render(request, "home.html")
 
 

@@ -10,7 +10,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("staff/", account_views.staff_index, name="staff"),
+    path("", include("meetings.urls")),
     path("privacy/", include("privacy.urls")),
     path("billing/", include("billing.urls")),
+    path("api/", include("conferencing.api_urls")),
     path("admin/", admin.site.urls),
 ]

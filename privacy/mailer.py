@@ -4,10 +4,18 @@
 the transaction commits. The task checks the suppression list again at send time, so a
 message queued before an unsubscribe click is not sent. Subscription mail carries a
 footer unsubscribe link, the postal address, and the RFC 8058 one-click headers.
+
+A message can carry text attachments, and an iCalendar invitation that goes out the way
+Google Calendar and Outlook send theirs: a `text/calendar; method=...` alternative next
+to the text and HTML bodies, plus the same calendar attached as `invite.ics`.
 """
 
 import logging
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import timedelta
+from email.charset import Charset
 from html import escape
 
 from django.conf import settings
@@ -26,6 +34,19 @@ logger = logging.getLogger(__name__)
 
 # A claim older than this belongs to a worker that died mid-send: take it over.
 STALE_CLAIM = timedelta(minutes=10)
+CALENDAR_FILENAME = "invite.ics"
+_CALENDAR_METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
+# Everything the outbox drops once a message is out (or will never go).
+_CLEARED_CONTENT = {"text_body": "", "html_body": "", "attachments": [], "calendar": ""}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A text file sent with a message; stored in the outbox until it is sent."""
+
+    filename: str
+    content: str
+    mimetype: str
 
 
 def unsubscribe_url(*, email: str, category: str) -> str:
@@ -40,11 +61,24 @@ def send_email(
     text: str,
     category: str,
     html: str = "",
+    attachments: Sequence[Attachment] = (),
+    calendar: str = "",
 ) -> OutgoingEmail:
-    """Queue one message to one recipient; it leaves after the current transaction."""
+    """Queue one message to one recipient; it leaves after the current transaction.
+
+    `calendar` is an iCalendar text with a METHOD (an invitation or a cancellation).
+    """
     category = Category(category)
+    if calendar:
+        calendar_method(calendar)
     outgoing = OutgoingEmail.objects.create(
-        to=to, category=category, subject=subject[:255], text_body=text, html_body=html
+        to=to,
+        category=category,
+        subject=subject[:255],
+        text_body=text,
+        html_body=html,
+        attachments=[asdict(attachment) for attachment in attachments],
+        calendar=calendar,
     )
     if not may_send(email=to, category=category):
         _mark_suppressed(outgoing.pk)
@@ -78,14 +112,14 @@ def deliver(outgoing_id: int) -> OutgoingEmail.Status | None:
         )
         raise
     OutgoingEmail.objects.filter(pk=outgoing_id).update(
-        status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), text_body="", html_body=""
+        status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), **_CLEARED_CONTENT
     )
     return OutgoingEmail.Status.SENT
 
 
 def give_up(outgoing_id: int, reason: str) -> None:
     OutgoingEmail.objects.filter(pk=outgoing_id).update(
-        status=OutgoingEmail.Status.FAILED, last_error=reason[:500], text_body="", html_body=""
+        status=OutgoingEmail.Status.FAILED, last_error=reason[:500], **_CLEARED_CONTENT
     )
 
 
@@ -100,7 +134,7 @@ def build_message(outgoing: OutgoingEmail) -> EmailMultiAlternatives:
             "List-Unsubscribe": f"<{url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-    message = EmailMultiAlternatives(
+    message = _Message(
         subject=outgoing.subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -109,12 +143,63 @@ def build_message(outgoing: OutgoingEmail) -> EmailMultiAlternatives:
     )
     if html:
         message.attach_alternative(html, "text/html")
+    if outgoing.calendar:
+        message.calendar = outgoing.calendar
+        message.attach_alternative(outgoing.calendar, "text/calendar")
+    for attachment in outgoing.attachments:
+        message.attach(
+            attachment["filename"],
+            _payload(attachment["content"], attachment["mimetype"]),
+            attachment["mimetype"],
+        )
+    if outgoing.calendar:
+        message.attach(CALENDAR_FILENAME, outgoing.calendar.encode(), "application/ics")
     return message
+
+
+def calendar_method(calendar: str) -> str:
+    """The iTIP method (REQUEST, CANCEL, ...) a calendar text declares."""
+    match = _CALENDAR_METHOD.search(calendar)
+    if match is None:
+        raise ValueError("An invitation calendar needs a METHOD property.")
+    return match.group(1).upper()
+
+
+class _Message(EmailMultiAlternatives):
+    """Django's message, with the iTIP method on its inline calendar part.
+
+    Calendar clients treat a message as an invitation only when the text/calendar
+    alternative says `method=...` in its Content-Type, which Django cannot express.
+    """
+
+    calendar = ""
+
+    def message(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        mime = super().message(*args, **kwargs)
+        if not self.calendar:
+            return mime
+        for part in mime.walk():
+            if part.get_content_type() == "text/calendar" and not part.get_filename():
+                # Base64, so that the generator leaves the Content-Type as written here:
+                # an 8bit non-ASCII body makes it rewrite the header with quoted values.
+                del part["Content-Transfer-Encoding"]
+                part.set_payload(self.calendar, charset=Charset("utf-8"))
+                part.replace_header(
+                    "Content-Type",
+                    f"text/calendar; method={calendar_method(self.calendar)}; charset=UTF-8",
+                )
+        return mime
+
+
+def _payload(content: str, mimetype: str) -> str | bytes:
+    # Django encodes text/* parts itself; any other type must arrive as bytes, or a
+    # non-ASCII character would be mangled on the way to base64.
+    return content if mimetype.startswith("text/") else content.encode()
 
 
 def _mark_suppressed(outgoing_id: int) -> None:
     OutgoingEmail.objects.filter(pk=outgoing_id).update(
-        status=OutgoingEmail.Status.SUPPRESSED, text_body="", html_body=""
+        status=OutgoingEmail.Status.SUPPRESSED, **_CLEARED_CONTENT
     )
 
 

@@ -49,6 +49,10 @@ class OutgoingEmail(models.Model):
     subject = models.CharField(max_length=255)
     text_body = models.TextField(blank=True)
     html_body = models.TextField(blank=True)
+    # Text files sent with the message: [{"filename", "content", "mimetype"}, ...].
+    attachments = models.JSONField(default=list, blank=True)
+    # An iCalendar invitation (iTIP), sent both inline and as invite.ics.
+    calendar = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)

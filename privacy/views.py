@@ -42,9 +42,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 def email_preferences(request: HttpRequest) -> HttpResponse:
     email = request.user.email  # type: ignore[union-attr]
     current = selectors.preferences_for(email=email)
-    form = EmailPreferencesForm(
-        request.POST if request.method == "POST" else None, current=current
-    )
+    form = EmailPreferencesForm(request.POST if request.method == "POST" else None, current=current)
     if request.method == "POST" and form.is_valid():
         services.set_preferences(
             email=email, choices=form.choices(), source=services.Source.PREFERENCES

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 
 from conferencing.celery import app as celery_app
@@ -29,13 +31,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    """Rate-limit counters live in the cache (Redis in CI); each test starts with none."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
+def _own_cache_keys(settings):
+    """Rate-limit counters live in the cache (Redis in CI). Each test gets a key prefix of
+    its own, so it starts with none and cannot disturb another run sharing that Redis."""
+    settings.CACHES = {
+        name: config | {"KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for name, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture

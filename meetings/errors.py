@@ -1,0 +1,32 @@
+"""Domain errors of meetings; each carries a message fit to show the person."""
+
+
+class MeetingError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotJoinable(MeetingError):
+    """The link leads nowhere joinable. Unknown, ended and cancelled look the same."""
+
+    def __init__(self) -> None:
+        super().__init__("This meeting link is not valid or the meeting is no longer available.")
+
+
+class MeetingFull(MeetingError):
+    pass
+
+
+class InvalidTransition(MeetingError):
+    pass
+
+
+class WrongPasscode(MeetingError):
+    pass
+
+
+class RateLimited(MeetingError):
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

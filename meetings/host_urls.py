@@ -1,0 +1,37 @@
+"""The host's pages; each needs sign-in and shows only the host's own meetings."""
+
+from django.urls import path
+
+from . import views
+
+_MEETING = "meetings/<uuid:public_id>/"
+_OCCURRENCE = _MEETING + "occurrences/<uuid:occurrence_id>/"
+
+urlpatterns = [
+    path("meetings/", views.dashboard, name="dashboard"),
+    path("meetings/new/", views.schedule, name="schedule"),
+    path("meetings/now/", views.meet_now, name="meet_now"),
+    path(_MEETING, views.detail, name="detail"),
+    path(_MEETING + "edit/", views.edit, name="edit"),
+    path(_MEETING + "cancel/", views.cancel, name="cancel"),
+    path(_MEETING + "invitations/", views.invitation_add, name="invitation_add"),
+    path(
+        _MEETING + "invitations/<int:invitation_id>/remove/",
+        views.invitation_remove,
+        name="invitation_remove",
+    ),
+    path(
+        _MEETING + "invitations/<int:invitation_id>/resend/",
+        views.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(_MEETING + "lobby/<uuid:session_id>/admit/", views.lobby_admit, name="lobby_admit"),
+    path(_MEETING + "lobby/<uuid:session_id>/deny/", views.lobby_deny, name="lobby_deny"),
+    path(_MEETING + "lobby/<uuid:session_id>/remove/", views.lobby_remove, name="lobby_remove"),
+    path(_OCCURRENCE + "edit/", views.occurrence_edit, name="occurrence_edit"),
+    path(_OCCURRENCE + "cancel/", views.occurrence_cancel, name="occurrence_cancel"),
+    path(_OCCURRENCE + "admit-all/", views.lobby_admit_all, name="lobby_admit_all"),
+    path(_OCCURRENCE + "end/", views.occurrence_end, name="occurrence_end"),
+    path(_OCCURRENCE + "attendance/", views.attendance_report, name="report"),
+    path(_OCCURRENCE + "attendance.csv", views.attendance_csv, name="report_csv"),
+]

@@ -1,0 +1,40 @@
+"""Join links: the meeting's own, and a signed personal one per invitee."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from .models import Invitation, Meeting
+
+PERSONAL_PARAM = "i"
+
+
+def _signer(meeting: Meeting) -> signing.Signer:
+    # Salted per meeting, so a personal link cannot be carried over to another meeting.
+    return signing.Signer(salt=f"meetings.personal-link.{meeting.pk}")
+
+
+def join_path(meeting: Meeting) -> str:
+    return reverse("meetings:join", args=[meeting.join_token])
+
+
+def join_url(meeting: Meeting) -> str:
+    return settings.SITE_URL + join_path(meeting)
+
+
+def personal_join_url(invitation: Invitation) -> str:
+    value = _signer(invitation.meeting).sign(str(invitation.pk))
+    return f"{join_url(invitation.meeting)}?{urlencode({PERSONAL_PARAM: value})}"
+
+
+def invitation_from_link(meeting: Meeting, value: str | None) -> Invitation | None:
+    """The invitation a personal link names, or None if absent, forged or removed."""
+    if not value:
+        return None
+    try:
+        pk = int(_signer(meeting).unsign(value))
+    except (signing.BadSignature, ValueError):
+        return None
+    return meeting.invitations.filter(pk=pk).first()

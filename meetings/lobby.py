@@ -1,0 +1,193 @@
+"""The way into a meeting: the lobby's state machine and the services the room calls.
+
+Moves between states happen in one place, as conditional UPDATEs, so two hosts clicking
+"admit" and "deny" at once cannot both win.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from billing.entitlements import entitlements_for
+
+from .errors import InvalidTransition, MeetingFull, NotJoinable
+from .models import Invitation, Occurrence, ParticipantSession
+
+State = ParticipantSession.State
+Reason = ParticipantSession.LeaveReason
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    State.WAITING: frozenset({State.ADMITTED, State.DENIED, State.LEFT}),
+    State.ADMITTED: frozenset({State.LEFT}),
+    State.DENIED: frozenset(),
+    State.LEFT: frozenset(),
+}
+# The room sends a heartbeat every 15 s; three missed ones close the session.
+HEARTBEAT_TIMEOUT = timedelta(seconds=45)
+
+
+def sources_of(target: str) -> list[str]:
+    return [state for state, targets in TRANSITIONS.items() if target in targets]
+
+
+def _move(session: ParticipantSession, target: str, **fields: object) -> ParticipantSession:
+    moved = ParticipantSession.objects.filter(pk=session.pk, state__in=sources_of(target)).update(
+        state=target, **fields
+    )
+    if not moved:
+        current = ParticipantSession.objects.values_list("state", flat=True).get(pk=session.pk)
+        raise InvalidTransition(
+            f"This participant is {State(current).label.lower()} and can't be moved to "
+            f"“{State(target).label.lower()}”."
+        )
+    session.refresh_from_db()
+    return session
+
+
+def _check_capacity(occurrence: Occurrence) -> None:
+    cap = entitlements_for(occurrence.meeting.host).max_participants
+    present = occurrence.sessions.filter(state=State.ADMITTED).count()
+    if present >= cap:
+        raise MeetingFull(
+            f"This meeting is full: it allows {cap} participants at a time. "
+            "Try again when someone leaves."
+        )
+
+
+def _mark_live(occurrence: Occurrence, now: datetime) -> None:
+    Occurrence.objects.filter(pk=occurrence.pk, status=Occurrence.Status.SCHEDULED).update(
+        status=Occurrence.Status.LIVE, started_at=now
+    )
+
+
+@transaction.atomic
+def request_entry(
+    *,
+    occurrence: Occurrence,
+    display_name: str,
+    email: str,
+    user: User | None = None,
+    invitation: Invitation | None = None,
+) -> ParticipantSession:
+    """Someone passed the join form: into the lobby, or straight in when there is none.
+
+    The host always goes straight in, even when the room is at its cap.
+    """
+    now = timezone.now()
+    occurrence = (
+        Occurrence.objects.select_for_update().select_related("meeting").get(pk=occurrence.pk)
+    )
+    if occurrence.status not in (Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE):
+        raise NotJoinable()
+    is_host = user is not None and user.pk == occurrence.meeting.host_id
+    straight_in = is_host or not occurrence.meeting.lobby_enabled
+    if straight_in and not is_host:
+        _check_capacity(occurrence)
+    session = ParticipantSession.objects.create(
+        occurrence=occurrence,
+        user=user,
+        email=email.strip().lower(),
+        display_name=display_name.strip(),
+        invitation=invitation,
+        is_host=is_host,
+        state=State.ADMITTED if straight_in else State.WAITING,
+        requested_at=now,
+        admitted_at=now if straight_in else None,
+        last_seen_at=now,
+    )
+    if straight_in:
+        _mark_live(occurrence, now)
+    return session
+
+
+@transaction.atomic
+def admit(*, session: ParticipantSession) -> ParticipantSession:
+    occurrence = (
+        Occurrence.objects.select_for_update()
+        .select_related("meeting")
+        .get(pk=session.occurrence_id)
+    )
+    if occurrence.status not in (Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE):
+        raise NotJoinable()
+    _check_capacity(occurrence)
+    now = timezone.now()
+    session = _move(session, State.ADMITTED, admitted_at=now, last_seen_at=now)
+    _mark_live(occurrence, now)
+    return session
+
+
+def admit_all(*, occurrence: Occurrence) -> list[ParticipantSession]:
+    """Admit everyone waiting, oldest first, until the room is full."""
+    admitted = []
+    waiting = occurrence.sessions.filter(state=State.WAITING).order_by("requested_at")
+    for session in waiting:
+        try:
+            admitted.append(admit(session=session))
+        except MeetingFull:
+            break
+        except InvalidTransition:
+            continue  # someone else moved them meanwhile
+    return admitted
+
+
+def deny(*, session: ParticipantSession) -> ParticipantSession:
+    return _move(session, State.DENIED, left_at=timezone.now())
+
+
+def leave(*, session: ParticipantSession, reason: str = Reason.LEFT) -> ParticipantSession:
+    """Close a session. Leaving the lobby is not attendance, so it has its own reason."""
+    now = timezone.now()
+    if session.state == State.WAITING and reason == Reason.LEFT:
+        reason = Reason.GAVE_UP
+    return _move(session, State.LEFT, left_at=now, leave_reason=reason)
+
+
+def remove(*, session: ParticipantSession) -> ParticipantSession:
+    return leave(session=session, reason=Reason.REMOVED)
+
+
+def heartbeat(*, session: ParticipantSession) -> bool:
+    """Keep a session open; False when it was already closed (the room should reconnect)."""
+    return bool(
+        ParticipantSession.objects.filter(
+            pk=session.pk, state__in=[State.WAITING, State.ADMITTED]
+        ).update(last_seen_at=timezone.now())
+    )
+
+
+def close_stale_sessions(*, now: datetime | None = None) -> int:
+    """Close sessions whose heartbeats stopped; they left when they were last seen."""
+    now = now or timezone.now()
+    stale = ParticipantSession.objects.filter(
+        state__in=[State.WAITING, State.ADMITTED],
+        last_seen_at__lt=now - HEARTBEAT_TIMEOUT,
+    )
+    closed = 0
+    for session in stale.only("pk", "state", "last_seen_at"):
+        reason = Reason.TIMEOUT if session.state == State.ADMITTED else Reason.GAVE_UP
+        closed += ParticipantSession.objects.filter(
+            pk=session.pk, state=session.state, last_seen_at=session.last_seen_at
+        ).update(state=State.LEFT, left_at=session.last_seen_at, leave_reason=reason)
+    return closed
+
+
+@transaction.atomic
+def end_occurrence(*, occurrence: Occurrence) -> Occurrence:
+    """End for everyone: close every open session and the occurrence itself."""
+    now = timezone.now()
+    occurrence = Occurrence.objects.select_for_update().get(pk=occurrence.pk)
+    occurrence.sessions.filter(state=State.ADMITTED).update(
+        state=State.LEFT, left_at=now, leave_reason=Reason.ENDED
+    )
+    occurrence.sessions.filter(state=State.WAITING).update(
+        state=State.LEFT, left_at=now, leave_reason=Reason.GAVE_UP
+    )
+    Occurrence.objects.filter(
+        Q(status=Occurrence.Status.LIVE) | Q(status=Occurrence.Status.SCHEDULED),
+        pk=occurrence.pk,
+    ).update(status=Occurrence.Status.ENDED, ended_at=now)
+    occurrence.refresh_from_db()
+    return occurrence

@@ -1,0 +1,165 @@
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+
+from accounts.timezones import validate_time_zone
+
+
+class Recurrence(models.TextChoices):
+    NONE = "none", "Does not repeat"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly on chosen days"
+    MONTHLY = "monthly", "Monthly on the same date"
+
+
+class Meeting(models.Model):
+    """A meeting series as the host scheduled it; a one-off meeting has one occurrence.
+
+    Start date and wall-clock time are kept in the host's time zone, so a weekly meeting
+    stays at 09:00 local across daylight-saving changes; occurrences carry UTC instants.
+    """
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hosted_meetings"
+    )
+    title = models.CharField(max_length=200)
+    agenda = models.TextField(blank=True, max_length=5000)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    starts_on = models.DateField()
+    start_time = models.TimeField()
+    duration_minutes = models.PositiveIntegerField()
+    recurrence = models.CharField(max_length=16, choices=Recurrence.choices, default="none")
+    recurrence_interval = models.PositiveSmallIntegerField(default=1)
+    # ISO weekday numbers, Monday = 0, for weekly series.
+    recurrence_weekdays = models.JSONField(default=list, blank=True)
+    recurrence_until = models.DateField(null=True, blank=True)
+    recurrence_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    join_token = models.CharField(max_length=64, unique=True)
+    passcode = models.CharField(max_length=16, blank=True)
+    lobby_enabled = models.BooleanField(default=True)
+    recording_allowed = models.BooleanField(default=False)
+    is_instant = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    # The iCalendar SEQUENCE: grows with every change that invitees are sent.
+    sequence = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["host", "status"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.recurrence != Recurrence.NONE
+
+
+class Occurrence(models.Model):
+    """One sitting of a meeting: when it happens, and what happened."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        LIVE = "live", "In progress"
+        ENDED = "ended", "Ended"
+        CANCELLED = "cancelled", "Cancelled"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="occurrences")
+    # Where the series rule put it: the iCalendar RECURRENCE-ID of an override.
+    original_start = models.DateTimeField()
+    starts_at = models.DateTimeField()
+    duration_minutes = models.PositiveIntegerField()
+    is_override = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "original_start"], name="occurrence_unique_slot"
+            )
+        ]
+        indexes = [models.Index(fields=["meeting", "starts_at"])]
+        ordering = ["starts_at"]
+
+    def __str__(self) -> str:
+        return f"{self.meeting} at {self.starts_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+class Invitation(models.Model):
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "email"], name="invitation_unique_email")
+        ]
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.meeting}"
+
+
+class ParticipantSession(models.Model):
+    """One join: from the lobby request to leaving. A rejoin is a new session."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting in the lobby"
+        ADMITTED = "admitted", "In the meeting"
+        DENIED = "denied", "Denied entry"
+        LEFT = "left", "Left"
+
+    class LeaveReason(models.TextChoices):
+        LEFT = "left", "Left"
+        REMOVED = "removed", "Removed by the host"
+        TIMEOUT = "timeout", "Connection lost"
+        ENDED = "ended", "Meeting ended"
+        GAVE_UP = "gave_up", "Left the lobby"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    occurrence = models.ForeignKey(Occurrence, on_delete=models.CASCADE, related_name="sessions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="participant_sessions",
+    )
+    email = models.EmailField(max_length=254)
+    display_name = models.CharField(max_length=80)
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    is_host = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
+    requested_at = models.DateTimeField()
+    admitted_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField()
+    leave_reason = models.CharField(max_length=16, choices=LeaveReason.choices, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["occurrence", "state"]),
+            models.Index(fields=["state", "last_seen_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} in {self.occurrence_id} ({self.state})"

@@ -1,0 +1,106 @@
+"""Reads: the meetings a host sees, and what a join link leads to."""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+
+from .errors import NotJoinable
+from .models import Meeting, Occurrence
+
+# How long after its scheduled end an occurrence that never started still takes joiners.
+LATE_JOIN_GRACE = timedelta(minutes=30)
+
+
+def meetings_of(*, host: User) -> QuerySet[Meeting]:
+    return Meeting.objects.filter(host=host).annotate(invitee_count=Count("invitations"))
+
+
+def meeting_of(*, host: User, public_id: str) -> Meeting | None:
+    """The host's own meeting, or None (also for someone else's: no existence leak)."""
+    try:
+        return meetings_of(host=host).get(public_id=public_id)
+    except (Meeting.DoesNotExist, ValueError, ValidationError):
+        return None
+
+
+def _is_open(occurrence: Occurrence, now: datetime) -> bool:
+    return occurrence.status == Occurrence.Status.LIVE or (
+        occurrence.status == Occurrence.Status.SCHEDULED
+        and occurrence.ends_at + LATE_JOIN_GRACE > now
+    )
+
+
+def _host_occurrences(host: User) -> QuerySet[Occurrence]:
+    return (
+        Occurrence.objects.filter(meeting__host=host)
+        .select_related("meeting")
+        .annotate(invitee_count=Count("meeting__invitations"))
+    )
+
+
+def upcoming_occurrences(
+    *, host: User, now: datetime | None = None, limit: int = 50
+) -> list[Occurrence]:
+    """Live and future sittings, soonest first."""
+    now = now or timezone.now()
+    # A sitting lasts at most a day, so older starts cannot still be open.
+    candidates = (
+        _host_occurrences(host)
+        .filter(
+            status__in=[Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE],
+            starts_at__gte=now - timedelta(days=1) - LATE_JOIN_GRACE,
+        )
+        .order_by("starts_at")
+    )
+    live = _host_occurrences(host).filter(status=Occurrence.Status.LIVE)
+    rows = {o.pk: o for o in [*live, *candidates[: limit * 2]] if _is_open(o, now)}
+    return sorted(rows.values(), key=lambda o: o.starts_at)[:limit]
+
+
+def past_occurrences(
+    *, host: User, now: datetime | None = None, limit: int = 50
+) -> list[Occurrence]:
+    """Sittings that are over (held or not), latest first."""
+    now = now or timezone.now()
+    rows = (
+        _host_occurrences(host)
+        .filter(
+            status__in=[Occurrence.Status.ENDED, Occurrence.Status.SCHEDULED], starts_at__lt=now
+        )
+        .order_by("-starts_at")
+    )
+    return [o for o in rows[: limit * 2] if not _is_open(o, now)][:limit]
+
+
+def joinable_occurrence(*, token: str, now: datetime | None = None) -> Occurrence:
+    """The occurrence a join link opens now: the live one, else the next one.
+
+    Unknown tokens, cancelled meetings and meetings that are over all raise the same
+    NotJoinable, so the page cannot tell an attacker which tokens exist.
+    """
+    now = now or timezone.now()
+    meeting = (
+        Meeting.objects.filter(join_token=token, status=Meeting.Status.SCHEDULED)
+        .prefetch_related(
+            Prefetch(
+                "occurrences",
+                queryset=Occurrence.objects.filter(
+                    status__in=[Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE]
+                ),
+                to_attr="open_occurrences",
+            )
+        )
+        .select_related("host")
+        .first()
+    )
+    if meeting is None:
+        raise NotJoinable()
+    candidates = [o for o in meeting.open_occurrences if _is_open(o, now)]  # type: ignore[attr-defined]
+    if not candidates:
+        raise NotJoinable()
+    live = [o for o in candidates if o.status == Occurrence.Status.LIVE]
+    return live[0] if live else min(candidates, key=lambda o: o.starts_at)

@@ -1,0 +1,440 @@
+"""The REST API's shapes: what a host sends (checked field by field) and what they get back.
+
+Input serializers only check types and ranges and build a `Schedule`; the rules about
+meetings (plan limits, series length, the past) stay in `schedule.validate` and the
+services, whose errors the views hand back under these serializers' field names.
+"""
+
+import csv
+import dataclasses
+import io
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.timezones import validate_time_zone
+
+from . import links
+from .models import Invitation, Meeting, Occurrence, Recurrence
+from .schedule import (
+    MAX_DURATION_MINUTES,
+    MAX_INTERVAL,
+    MAX_OCCURRENCES,
+    MIN_DURATION_MINUTES,
+    Schedule,
+    to_utc,
+)
+from .services import MAX_INVITEES_PER_REQUEST
+
+DURATION_MESSAGE = (
+    f"A meeting lasts between {MIN_DURATION_MINUTES} minutes and {MAX_DURATION_MINUTES} minutes "
+    "(24 hours)."
+)
+TOO_MANY_INVITEES = f"Invite at most {MAX_INVITEES_PER_REQUEST} people at a time."
+
+
+# --- Fields -------------------------------------------------------------------------
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """Always written out in UTC, whatever time zone is active for the request."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(default_timezone=UTC, **kwargs)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An instant: an ISO 8601 date and time with its UTC offset."""
+
+    default_error_messages = {
+        "naive": "Give the time with its UTC offset, such as 2030-03-31T09:00:00+02:00.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.fail("naive")
+        return super().enforce_timezone(value)
+
+
+class LocalDateTimeField(serializers.DateTimeField):
+    """A wall-clock date and time without offset, read in the meeting's `time_zone`."""
+
+    default_error_messages = {
+        "aware": (
+            "Give the local date and time without a UTC offset, such as 2030-03-31T09:00; "
+            "time_zone says where it is."
+        ),
+    }
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            self.fail("aware")
+        return value
+
+
+class ItemListField(serializers.ListField):
+    """A list whose bad items read as one sentence each, and whose length is checked first
+    (so a huge list is refused before each item is looked at)."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if self.max_length is not None and isinstance(data, list) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError(
+                [self.item_message(data[index], errors) for index, errors in exc.detail.items()]
+            ) from exc
+
+    def item_message(self, value: Any, errors: Any) -> str:
+        return f"{value!r}: {' '.join(str(error) for error in errors)}"
+
+
+class EmailListField(ItemListField):
+    default_error_messages = {"max_length": TOO_MANY_INVITEES}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_INVITEES_PER_REQUEST)
+        super().__init__(child=serializers.EmailField(max_length=254), **kwargs)
+
+    def item_message(self, value: Any, errors: Any) -> str:
+        if not isinstance(value, str):
+            return f"Each email address must be a string, not {value!r}."
+        return f"“{value}” is not a valid email address."
+
+
+class WeekdaysField(ItemListField):
+    """ISO weekdays, Monday = 0 to Sunday = 6; duplicates dropped, sorted."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.IntegerField(min_value=0, max_value=6), **kwargs)
+
+    def item_message(self, value: Any, errors: Any) -> str:
+        return f"{value!r} is not a day of the week: use 0 (Monday) to 6 (Sunday)."
+
+    def to_internal_value(self, data: Any) -> list[int]:
+        return sorted(set(super().to_internal_value(data)))
+
+
+def _duration_field(**kwargs: Any) -> serializers.IntegerField:
+    message = DURATION_MESSAGE
+    return serializers.IntegerField(
+        min_value=MIN_DURATION_MINUTES,
+        max_value=MAX_DURATION_MINUTES,
+        error_messages={"min_value": message, "max_value": message},
+        **kwargs,
+    )
+
+
+def _iso_in_zone(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).isoformat()
+
+
+# --- Meetings -----------------------------------------------------------------------
+
+# API field name -> Schedule attribute.
+_SCHEDULE_ATTRS = {
+    "time_zone": "time_zone",
+    "start_date": "starts_on",
+    "start_time": "start_time",
+    "duration_minutes": "duration_minutes",
+    "recurrence": "recurrence",
+    "interval": "interval",
+    "weekdays": "weekdays",
+    "until": "until",
+    "count": "count",
+}
+
+
+class MeetingInputSerializer(serializers.Serializer):
+    """A meeting's settings as a host edits them (every field optional on PATCH)."""
+
+    title = serializers.CharField(max_length=200)
+    agenda = serializers.CharField(max_length=5000, allow_blank=True, default="")
+    time_zone = serializers.CharField(
+        max_length=64,
+        required=False,
+        validators=[validate_time_zone],
+        help_text="IANA time zone the start is given in; defaults to the host's own.",
+    )
+    start_date = serializers.DateField(required=False, help_text="Local date of the first one.")
+    start_time = serializers.TimeField(required=False, help_text="Local wall-clock start time.")
+    start = LocalDateTimeField(
+        required=False,
+        write_only=True,
+        help_text="Instead of start_date and start_time: local date and time, no offset.",
+    )
+    duration_minutes = _duration_field()
+    recurrence = serializers.ChoiceField(choices=Recurrence.choices, default=Recurrence.NONE)
+    interval = serializers.IntegerField(min_value=1, max_value=MAX_INTERVAL, default=1)
+    weekdays = WeekdaysField(
+        max_length=7, default=list, help_text="Weekly only: 0 (Monday) to 6 (Sunday)."
+    )
+    until = serializers.DateField(allow_null=True, default=None, help_text="Last date, local.")
+    count = serializers.IntegerField(
+        min_value=1, max_value=MAX_OCCURRENCES, allow_null=True, default=None
+    )
+    passcode_required = serializers.BooleanField(default=True)
+    lobby_enabled = serializers.BooleanField(default=True)
+    recording_allowed = serializers.BooleanField(default=False)
+
+    start_field = "start_date"
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start = attrs.pop("start", None)
+        if start is not None:
+            if "start_date" in attrs or "start_time" in attrs:
+                raise serializers.ValidationError(
+                    {"start": ["Give either start, or start_date and start_time, not both."]}
+                )
+            self.start_field = "start"
+            attrs["start_date"], attrs["start_time"] = start.date(), start.time()
+        elif not self.partial:
+            missing = {
+                name: ["Give the first meeting's local start_date and start_time (or start)."]
+                for name in ("start_date", "start_time")
+                if name not in attrs
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
+
+    def _schedule_changes(self) -> dict[str, Any]:
+        changes: dict[str, Any] = {
+            attr: self.validated_data[name]
+            for name, attr in _SCHEDULE_ATTRS.items()
+            if name in self.validated_data
+        }
+        if "weekdays" in changes:
+            changes["weekdays"] = tuple(changes["weekdays"])
+        return changes
+
+    def new_schedule(self, *, default_zone: str) -> Schedule:
+        """The timing of a new meeting, in `default_zone` unless time_zone was given."""
+        return Schedule(**{"time_zone": default_zone} | self._schedule_changes())
+
+    def changed_schedule(self, *, current: Schedule) -> Schedule | None:
+        """`current` with this PATCH's changes, or None when it leaves the timing alone."""
+        changes = self._schedule_changes()
+        return dataclasses.replace(current, **changes) if changes else None
+
+    def error_names(self) -> dict[str, str]:
+        """Service and model error keys -> this serializer's field names."""
+        return {
+            "starts_on": self.start_field,
+            "recurrence_interval": "interval",
+            "recurrence_weekdays": "weekdays",
+            "recurrence_until": "until",
+            "recurrence_count": "count",
+        }
+
+
+class MeetingCreateSerializer(MeetingInputSerializer):
+    invitees = EmailListField(default=list, help_text="Email addresses to invite.")
+
+
+class MeetingSerializer(serializers.ModelSerializer):
+    start_date = serializers.DateField(source="starts_on", read_only=True)
+    starts_at = serializers.SerializerMethodField(help_text="The first start, in UTC.")
+    interval = serializers.IntegerField(source="recurrence_interval", read_only=True)
+    weekdays = serializers.ListField(
+        source="recurrence_weekdays", child=serializers.IntegerField(), read_only=True
+    )
+    until = serializers.DateField(source="recurrence_until", read_only=True, allow_null=True)
+    count = serializers.IntegerField(source="recurrence_count", read_only=True, allow_null=True)
+    passcode_required = serializers.SerializerMethodField()
+    join_url = serializers.SerializerMethodField()
+    occurrence_count = serializers.IntegerField(
+        read_only=True, help_text="Sittings that are not cancelled."
+    )
+    invitee_count = serializers.IntegerField(read_only=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+
+    class Meta:
+        model = Meeting
+        fields = [
+            "public_id",
+            "title",
+            "agenda",
+            "time_zone",
+            "start_date",
+            "start_time",
+            "starts_at",
+            "duration_minutes",
+            "recurrence",
+            "interval",
+            "weekdays",
+            "until",
+            "count",
+            "passcode_required",
+            "passcode",
+            "lobby_enabled",
+            "recording_allowed",
+            "is_instant",
+            "status",
+            "join_url",
+            "occurrence_count",
+            "invitee_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_starts_at(self, meeting: Meeting) -> str:
+        first = datetime.combine(meeting.starts_on, meeting.start_time)
+        return _utc_iso(to_utc(first, ZoneInfo(meeting.time_zone)))
+
+    def get_passcode_required(self, meeting: Meeting) -> bool:
+        return bool(meeting.passcode)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_join_url(self, meeting: Meeting) -> str:
+        return links.join_url(meeting)
+
+
+def _utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- Occurrences --------------------------------------------------------------------
+
+
+class OccurrenceSerializer(serializers.ModelSerializer):
+    starts_at = UTCDateTimeField()
+    ends_at = UTCDateTimeField()
+    original_start = UTCDateTimeField(help_text="Where the series put it (RECURRENCE-ID).")
+    time_zone = serializers.CharField(source="meeting.time_zone", read_only=True)
+    local_starts_at = serializers.SerializerMethodField(help_text="Start in the meeting's zone.")
+    local_ends_at = serializers.SerializerMethodField(help_text="End in the meeting's zone.")
+
+    class Meta:
+        model = Occurrence
+        fields = [
+            "public_id",
+            "starts_at",
+            "ends_at",
+            "duration_minutes",
+            "time_zone",
+            "local_starts_at",
+            "local_ends_at",
+            "original_start",
+            "status",
+            "is_override",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_local_starts_at(self, occurrence: Occurrence) -> str:
+        return _iso_in_zone(occurrence.starts_at, occurrence.meeting.time_zone)
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_local_ends_at(self, occurrence: Occurrence) -> str:
+        return _iso_in_zone(occurrence.ends_at, occurrence.meeting.time_zone)
+
+
+class OccurrenceRescheduleSerializer(serializers.Serializer):
+    starts_at = AwareDateTimeField(required=False, help_text="New start, with its UTC offset.")
+    duration_minutes = _duration_field(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                {"starts_at": ["Give a new starts_at, duration_minutes, or both."]}
+            )
+        return attrs
+
+
+# --- Invitations --------------------------------------------------------------------
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    created_at = UTCDateTimeField()
+    last_sent_at = UTCDateTimeField(allow_null=True)
+    personal_join_url = serializers.SerializerMethodField(
+        help_text="This invitee's own signed link, so the report shows who used which."
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "created_at", "last_sent_at", "personal_join_url"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_personal_join_url(self, invitation: Invitation) -> str:
+        return links.personal_join_url(invitation)
+
+
+class InvitationCreateSerializer(serializers.Serializer):
+    emails = EmailListField(allow_empty=False)
+
+
+# --- Attendance ---------------------------------------------------------------------
+
+ATTENDANCE_COLUMNS = (
+    "display_name",
+    "email",
+    "sessions",
+    "first_joined",
+    "last_left",
+    "minutes",
+    "links",
+)
+
+
+class AttendanceRowSerializer(serializers.Serializer):
+    display_name = serializers.CharField()
+    email = serializers.EmailField()
+    sessions = serializers.IntegerField()
+    first_joined = UTCDateTimeField()
+    last_left = UTCDateTimeField(allow_null=True, help_text="Null while still present.")
+    minutes = serializers.FloatField()
+    links = serializers.ListField(child=serializers.CharField())
+
+
+class AttendanceSummarySerializer(serializers.Serializer):
+    unique_participants = serializers.IntegerField()
+    peak_concurrent = serializers.IntegerField()
+    person_minutes = serializers.FloatField()
+
+
+class AttendanceSerializer(serializers.Serializer):
+    occurrence = serializers.UUIDField(source="occurrence.public_id")
+    starts_at = UTCDateTimeField(source="occurrence.starts_at")
+    time_zone = serializers.CharField(source="occurrence.meeting.time_zone")
+    summary = AttendanceSummarySerializer()
+    rows = AttendanceRowSerializer(many=True)
+
+
+# Spreadsheets run cells that start with these as formulas; a guest picks their own name.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = "; ".join(str(item) for item in value)
+    text = str(value)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def attendance_csv(rows: Iterable[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(ATTENDANCE_COLUMNS)
+    for row in rows:
+        writer.writerow([_csv_cell(row[column]) for column in ATTENDANCE_COLUMNS])
+    return buffer.getvalue()

@@ -1,0 +1,27 @@
+"""Short-lived signed tickets that let a guest who passed the join form open the room."""
+
+from django.core import signing
+
+_SALT = "meetings.guest-ticket"
+TICKET_MAX_AGE_SECONDS = 10 * 60
+
+
+class BadTicket(Exception):
+    pass
+
+
+def issue_ticket(*, session_public_id: str) -> str:
+    return signing.dumps({"s": str(session_public_id)}, salt=_SALT)
+
+
+def read_ticket(ticket: str, *, max_age: int = TICKET_MAX_AGE_SECONDS) -> str:
+    """The participant session's public id, or BadTicket if forged or expired."""
+    try:
+        data = signing.loads(ticket, salt=_SALT, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise BadTicket("Your join ticket has expired. Open the meeting link again.") from exc
+    except signing.BadSignature as exc:
+        raise BadTicket("This join ticket is not valid.") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("s"), str):
+        raise BadTicket("This join ticket is not valid.")
+    return data["s"]

@@ -1,0 +1,162 @@
+// Meeting pages: copy buttons, the repeat fields, local times, the lobby's status poll
+// and the host's self-refreshing lobby list. Every page works without this file.
+
+const POLL_MS = 3000;
+
+// Copy a read-only link field; if the clipboard is refused, select the text instead.
+function wireCopyButtons() {
+  for (const button of document.querySelectorAll("button[data-copy]")) {
+    const input = document.getElementById(button.dataset.copy);
+    const feedback = document.querySelector(`[data-copy-feedback="${button.dataset.copy}"]`);
+    if (!input) continue;
+    button.hidden = false;
+    const say = (text) => { if (feedback) feedback.textContent = text; };
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(input.value);
+        button.textContent = "Copied";
+        say("The link is on your clipboard.");
+        setTimeout(() => { button.textContent = "Copy"; }, 2000);
+      } catch {
+        input.focus();
+        input.select();
+        say("Press Ctrl+C (or ⌘C) to copy the selected link.");
+      }
+    });
+  }
+  for (const input of document.querySelectorAll("input[data-copy-source]")) {
+    input.addEventListener("focus", () => input.select());
+  }
+}
+
+// Hide a block while a select has a given value: data-hidden-when="select-id=value".
+function wireHiddenBlocks() {
+  for (const block of document.querySelectorAll("[data-hidden-when]")) {
+    const [id, value] = block.dataset.hiddenWhen.split("=");
+    const select = document.getElementById(id);
+    if (!select) continue;
+    const hasError = block.querySelector(".has-error") !== null;
+    const update = () => { block.hidden = select.value === value && !hasError; };
+    select.addEventListener("change", update);
+    update();
+  }
+}
+
+// Show times marked data-local-time in the browser's own zone, keeping the server's text
+// as a tooltip.
+function showLocalTimes() {
+  let format;
+  try {
+    format = new Intl.DateTimeFormat(undefined, {
+      weekday: "long", day: "numeric", month: "long", year: "numeric",
+      hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+    });
+  } catch {
+    return;
+  }
+  for (const node of document.querySelectorAll("time[data-local-time]")) {
+    const when = new Date(node.getAttribute("datetime"));
+    if (Number.isNaN(when.getTime())) continue;
+    node.title = node.textContent.trim();
+    node.textContent = format.format(when);
+  }
+}
+
+// The lobby page: a heartbeat every few seconds that also says where we stand.
+function wireLobby() {
+  const root = document.querySelector("[data-lobby]");
+  if (!root) return;
+  const heading = root.querySelector("[data-lobby-heading]");
+  const message = root.querySelector("[data-lobby-message]");
+  const people = root.querySelector("[data-lobby-people]");
+  const rejoin = root.querySelector("[data-rejoin]");
+  let timer = null;
+
+  const show = (status) => {
+    root.dataset.state = status.state;
+    const title = root.dataset[`heading${status.state.charAt(0).toUpperCase()}${status.state.slice(1)}`];
+    if (title && heading.textContent !== title) heading.textContent = title;
+    if (message.textContent !== status.message) message.textContent = status.message;
+    for (const section of root.querySelectorAll("[data-when-state]")) {
+      section.hidden = section.dataset.whenState !== status.state;
+    }
+    if (rejoin) rejoin.hidden = !status.can_rejoin;
+    if (people && Array.isArray(status.people)) {
+      const names = status.people.join("\n");
+      if (people.dataset.names !== names) {
+        people.dataset.names = names;
+        people.replaceChildren(...status.people.map((name) => {
+          const item = document.createElement("li");
+          item.textContent = name;
+          return item;
+        }));
+      }
+    }
+    // The meeting room listens for this to pick up the guest ticket.
+    root.dispatchEvent(new CustomEvent("lobby:status", { detail: status, bubbles: true }));
+  };
+
+  const poll = async () => {
+    try {
+      const response = await fetch(root.dataset.statusUrl, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      const status = await response.json();
+      show(status);
+      if (status.state === "denied" || status.state === "left" || status.state === "none") {
+        return; // nothing more will change
+      }
+    } catch {
+      // A dropped request is retried on the next tick.
+    }
+    timer = setTimeout(poll, POLL_MS);
+  };
+
+  if (root.dataset.state === "waiting" || root.dataset.state === "admitted") {
+    timer = setTimeout(poll, 0);
+  }
+  window.addEventListener("pagehide", () => clearTimeout(timer));
+}
+
+// What a section says and offers, leaving out the CSRF tokens that differ on every load.
+function signature(node) {
+  const actions = [...node.querySelectorAll("form")].map((form) => form.getAttribute("action"));
+  return `${node.textContent.replace(/\s+/g, " ")}|${actions.join(",")}`;
+}
+
+// Sections marked data-refresh-every="N" reload their contents from the same page every
+// N seconds, unless the host is using a control inside them.
+function wireRefreshingSections() {
+  for (const section of document.querySelectorAll("[data-refresh-every]")) {
+    const seconds = Number(section.dataset.refreshEvery) || 5;
+    const refresh = async () => {
+      if (!section.contains(document.activeElement) || document.activeElement === document.body) {
+        try {
+          const response = await fetch(window.location.pathname, {
+            credentials: "same-origin",
+            cache: "no-store",
+          });
+          if (response.ok) {
+            const page = new DOMParser().parseFromString(await response.text(), "text/html");
+            const fresh = page.getElementById(section.id);
+            if (fresh && signature(fresh) !== signature(section)) {
+              section.replaceChildren(...fresh.childNodes);
+            }
+          }
+        } catch {
+          // Try again next time.
+        }
+      }
+      setTimeout(refresh, seconds * 1000);
+    };
+    setTimeout(refresh, seconds * 1000);
+  }
+}
+
+wireCopyButtons();
+wireHiddenBlocks();
+showLocalTimes();
+wireLobby();
+wireRefreshingSections();
