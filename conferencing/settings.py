@@ -181,6 +181,10 @@ COMPANY_POSTAL_ADDRESS = env.str(
     "COMPANY_POSTAL_ADDRESS", default="Confer Inc., 548 Market St, San Francisco, CA 94104, USA"
 )
 
+# Where privacy questions and California "Shine the Light" requests are sent.
+PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default="privacy@example.com")
+POLICY_EFFECTIVE_DATE = "2026-11-28"
+
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns an anonymous request into a 401.

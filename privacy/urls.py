@@ -5,6 +5,7 @@ from . import views
 app_name = "privacy"
 
 urlpatterns = [
+    path("policy/", views.policy, name="policy"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("email-preferences/", views.email_preferences, name="email_preferences"),
     path("staff/suppressions/", views.suppression_console, name="staff_suppressions"),

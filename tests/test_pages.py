@@ -6,7 +6,13 @@ from django.urls import reverse
 
 from conferencing.asgi import application
 
-PUBLIC_PAGES = ["home", "account_login", "accounts:age_screen", "account_reset_password"]
+PUBLIC_PAGES = [
+    "home",
+    "account_login",
+    "accounts:age_screen",
+    "account_reset_password",
+    "privacy:policy",
+]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
 
 
@@ -51,3 +57,20 @@ async def test_websockets_from_a_foreign_origin_are_refused():
 
     assert not connected
     await communicator.disconnect()
+
+
+def test_the_policy_lists_the_email_categories_from_the_code(client, db):
+    from privacy.email_categories import SUBSCRIPTIONS
+
+    html = client.get(reverse("privacy:policy")).content.decode()
+
+    for item in SUBSCRIPTIONS:
+        assert str(item.category.label) in html
+    assert "under 13" in html
+
+
+def test_every_page_links_the_privacy_policy_in_its_footer(client, db):
+    html = client.get(reverse("home")).content.decode()
+
+    footer = html[html.index("<footer") :]
+    assert reverse("privacy:policy") in footer

@@ -423,3 +423,11 @@ def test_without_a_session_the_lobby_sends_you_to_the_form(client, meeting):
     assert status_of(client, meeting).status_code == 404
     response = client.get(reverse("meetings:lobby", args=[meeting.join_token]))
     assert response["Location"] == join_url(meeting)
+
+
+def test_the_join_notice_links_the_privacy_policy(client, db):
+    meeting = MeetingFactory()
+
+    html = client.get(reverse("meetings:join", args=[meeting.join_token])).content.decode()
+
+    assert reverse("privacy:policy") in html
