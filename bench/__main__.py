@@ -6,7 +6,7 @@ import sys
 from . import format_table, write_json
 
 # Each name is a module in bench/ with a `run() -> bench.Report`.
-BENCHMARKS: tuple[str, ...] = ("mailer",)
+BENCHMARKS: tuple[str, ...] = ("mailer", "media_forwarding")
 
 
 def main(argv: list[str]) -> int:

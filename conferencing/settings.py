@@ -133,6 +133,22 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Meeting room media ------------------------------------------------------
+# STUN/TURN URLs for browsers (and the media server); TURN credentials are minted per
+# participant from the shared secret coturn is started with (--use-auth-secret).
+ICE_SERVER_URLS = env.list("ICE_SERVER_URLS", default=[])
+TURN_SHARED_SECRET = env.str("TURN_SHARED_SECRET", default="")
+TURN_CREDENTIAL_TTL_SECONDS = env.int("TURN_CREDENTIAL_TTL_SECONDS", default=6 * 3600)
+# Embedded default: media rooms inside the web process. With Redis: media worker processes.
+MEDIA_GATEWAY = env.str(
+    "MEDIA_GATEWAY",
+    default=(
+        "meetings.room.media_workers.WorkerMediaGateway"
+        if REDIS_URL
+        else "meetings.room.media_gateway.LocalMediaGateway"
+    ),
+)
+
 # --- Auth and accounts (django-allauth) -------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -18,6 +18,11 @@ class MeetingFull(MeetingError):
     pass
 
 
+class MeetingLocked(MeetingError):
+    def __init__(self) -> None:
+        super().__init__("The host has locked this meeting: nobody new can join right now.")
+
+
 class InvalidTransition(MeetingError):
     pass
 

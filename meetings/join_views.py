@@ -18,7 +18,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 
 from . import joining, links, lobby, selectors, tickets
-from .errors import InvalidTransition, MeetingFull, NotJoinable, RateLimited, WrongPasscode
+from .errors import (
+    InvalidTransition,
+    MeetingFull,
+    MeetingLocked,
+    NotJoinable,
+    RateLimited,
+    WrongPasscode,
+)
 from .forms import JoinForm
 from .models import Invitation, Meeting, Occurrence, ParticipantSession
 from .ratelimit import client_address
@@ -187,7 +194,7 @@ def _enter(
             user=user,
             invitation=invitation,
         )
-    except MeetingFull as exc:
+    except (MeetingFull, MeetingLocked) as exc:
         context["full"] = exc.message
         return _render_join(request, context, status=409)
     except NotJoinable:

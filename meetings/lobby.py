@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from billing.entitlements import entitlements_for
 
-from .errors import InvalidTransition, MeetingFull, NotJoinable
+from .errors import InvalidTransition, MeetingFull, MeetingLocked, NotJoinable
 from .models import Invitation, Occurrence, ParticipantSession
 
 State = ParticipantSession.State
@@ -83,6 +83,8 @@ def request_entry(
     if occurrence.status not in (Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE):
         raise NotJoinable()
     is_host = user is not None and user.pk == occurrence.meeting.host_id
+    if occurrence.locked and not is_host:
+        raise MeetingLocked()
     straight_in = is_host or not occurrence.meeting.lobby_enabled
     if straight_in and not is_host:
         _check_capacity(occurrence)
@@ -147,6 +149,10 @@ def leave(*, session: ParticipantSession, reason: str = Reason.LEFT) -> Particip
 
 def remove(*, session: ParticipantSession) -> ParticipantSession:
     return leave(session=session, reason=Reason.REMOVED)
+
+
+def set_locked(*, occurrence: Occurrence, locked: bool) -> None:
+    Occurrence.objects.filter(pk=occurrence.pk).update(locked=locked)
 
 
 def heartbeat(*, session: ParticipantSession) -> bool:

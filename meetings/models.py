@@ -83,6 +83,8 @@ class Occurrence(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The host locked the room: nobody new gets in, not even to the lobby.
+    locked = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -154,6 +156,11 @@ class ParticipantSession(models.Model):
     left_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField()
     leave_reason = models.CharField(max_length=16, choices=LeaveReason.choices, blank=True)
+    # What the room shows about this participant.
+    audio_muted = models.BooleanField(default=False)
+    video_off = models.BooleanField(default=False)
+    hand_raised = models.BooleanField(default=False)
+    screen_sharing = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -54,3 +54,14 @@ def user(db):
 def signed_in(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _media_in_process(settings):
+    """Media rooms live in the test process unless a test starts media workers."""
+    from meetings.room.media_gateway import reset_gateway
+
+    settings.MEDIA_GATEWAY = "meetings.room.media_gateway.LocalMediaGateway"
+    reset_gateway()
+    yield
+    reset_gateway()

@@ -7,7 +7,7 @@ from django.utils import timezone
 from billing import entitlements
 from meetings import lobby
 from meetings.attendance import attendance_for, merge, peak, summaries_for, summarise
-from meetings.errors import InvalidTransition, MeetingFull, NotJoinable
+from meetings.errors import InvalidTransition, MeetingFull, MeetingLocked, NotJoinable
 from meetings.models import Meeting, Occurrence, ParticipantSession
 from meetings.tickets import BadTicket, issue_ticket, read_ticket
 from tests.factories import UserFactory
@@ -256,3 +256,16 @@ def test_guest_tickets_are_signed_and_short_lived(time_machine):
     time_machine.shift(timedelta(minutes=11))
     with pytest.raises(BadTicket, match="expired"):
         read_ticket(ticket)
+
+
+def test_a_locked_room_takes_no_one_new_but_the_host(occurrence, host):
+    lobby.set_locked(occurrence=occurrence, locked=True)
+
+    with pytest.raises(MeetingLocked):
+        guest(occurrence)
+    session = lobby.request_entry(
+        occurrence=occurrence, display_name="Host", email=host.email, user=host
+    )
+    assert session.state == State.ADMITTED
+    lobby.set_locked(occurrence=occurrence, locked=False)
+    assert guest(occurrence).state == State.WAITING

@@ -1,0 +1,199 @@
+"""The meeting room's websocket protocol: every message type, and its validation.
+
+One websocket per participant at ``/ws/meetings/<join token>/?ticket=<guest ticket>``.
+Every message is a JSON object with a ``type``.
+
+Client to server::
+
+    {"type": "hello", "last_seq": 12}            # after (re)connecting; answered with a snapshot
+    {"type": "resync"}                           # the client saw a gap in ``seq``
+    {"type": "heartbeat"}                        # every 15 s; silence closes the attendance session
+    {"type": "chat", "text": "..."}              # 1-2000 characters
+    {"type": "hand", "raised": true}
+    {"type": "media_state", "audio_muted": true, "video_off": false, "screen_sharing": false}
+                                                 # any subset of the three, at least one
+    {"type": "media", "signal": {...}}           # SDP/ICE for the media server (see media/sfu.py)
+    {"type": "host", "action": "admit" | "deny" | "mute" | "remove", "target": "<participant id>"}
+    {"type": "host", "action": "admit_all" | "lock" | "unlock" | "end"}
+    {"type": "leave"}                            # leaving on purpose (closing the tab is a timeout)
+
+Server to client. Room-wide events carry ``seq``, one counter per meeting occurrence; a
+client that sees ``seq`` jump asks for a ``resync`` (fan-out through Redis may drop
+messages under load). Messages meant for one connection carry no ``seq``::
+
+    {"type": "snapshot", "seq": 12, "you": "<participant id>", "is_host": false,
+     "meeting": {"title": "...", "ends_at": "<ISO>"}, "locked": false, "recording": false,
+     "participants": [PARTICIPANT, ...], "lobby": [WAITING, ...],    # lobby: hosts only
+     "ice_servers": [{"urls": [...], "username": ..., "credential": ...}]}
+    {"type": "participant_joined", "seq": 13, "participant": PARTICIPANT}
+    {"type": "participant_updated", "seq": 14, "participant": PARTICIPANT}
+    {"type": "participant_left", "seq": 15, "id": "<participant id>", "reason": "left"}
+    {"type": "chat", "seq": 16, "id": "<uuid>", "from": {"id": ..., "name": ...}, "text": "...",
+     "at": "<ISO>"}
+    {"type": "room_locked", "seq": 17, "locked": true}
+    {"type": "meeting_ended", "seq": 18}
+    {"type": "lobby", "waiting": [WAITING, ...]}         # hosts only, unsequenced
+    {"type": "muted_by_host"}                            # to the muted participant
+    {"type": "removed"}                                  # to the removed participant, then close
+    {"type": "media", "signal": {...}}                   # from the media server
+    {"type": "error", "code": "...", "message": "...", "in_reply_to": "<type or null>"}
+
+    PARTICIPANT = {"id", "name", "is_host", "audio_muted", "video_off", "hand_raised",
+                   "screen_sharing"}
+    WAITING = {"id", "name", "email", "since"}
+
+Close codes: 4001 not allowed in (no, bad or expired ticket; session not admitted),
+4003 removed by the host, 4004 meeting ended, 4008 flooding, 4009 replaced by a newer
+connection of the same participant.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+MAX_MESSAGE_BYTES = 4 * 1024
+MAX_MEDIA_MESSAGE_BYTES = 256 * 1024
+MAX_CHAT_CHARACTERS = 2000
+
+CLOSE_NOT_ALLOWED = 4001
+CLOSE_REMOVED = 4003
+CLOSE_ENDED = 4004
+CLOSE_FLOODING = 4008
+CLOSE_REPLACED = 4009
+
+TARGETED_HOST_ACTIONS = frozenset({"admit", "deny", "mute", "remove"})
+ROOM_HOST_ACTIONS = frozenset({"admit_all", "lock", "unlock", "end"})
+MEDIA_STATE_FIELDS = ("audio_muted", "video_off", "screen_sharing")
+
+
+class ProtocolError(ValueError):
+    """A message the server refuses; the connection stays up."""
+
+    def __init__(self, code: str, message: str, in_reply_to: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.in_reply_to = in_reply_to
+
+    def as_message(self) -> dict[str, Any]:
+        return {
+            "type": "error",
+            "code": self.code,
+            "message": self.message,
+            "in_reply_to": self.in_reply_to,
+        }
+
+
+@dataclass(frozen=True)
+class Message:
+    type: str
+    data: dict[str, Any]
+
+
+def _require(condition: bool, kind: str, message: str) -> None:
+    if not condition:
+        raise ProtocolError("invalid_message", message, kind)
+
+
+def _boolean(data: dict[str, Any], name: str, kind: str) -> bool:
+    _require(isinstance(data.get(name), bool), kind, f"“{name}” must be true or false.")
+    return bool(data[name])
+
+
+def _hello(data: dict[str, Any]) -> dict[str, Any]:
+    last = data.get("last_seq", 0)
+    _require(
+        isinstance(last, int) and not isinstance(last, bool) and last >= 0,
+        "hello",
+        "“last_seq” must be a whole number of 0 or more.",
+    )
+    return {"last_seq": last}
+
+
+def _chat(data: dict[str, Any]) -> dict[str, Any]:
+    text = data.get("text")
+    _require(isinstance(text, str), "chat", "A chat message needs “text”.")
+    text = str(text).strip()
+    _require(bool(text), "chat", "A chat message can't be empty.")
+    _require(
+        len(text) <= MAX_CHAT_CHARACTERS,
+        "chat",
+        f"A chat message is at most {MAX_CHAT_CHARACTERS} characters.",
+    )
+    return {"text": text}
+
+
+def _hand(data: dict[str, Any]) -> dict[str, Any]:
+    return {"raised": _boolean(data, "raised", "hand")}
+
+
+def _media_state(data: dict[str, Any]) -> dict[str, Any]:
+    present = [name for name in MEDIA_STATE_FIELDS if name in data]
+    _require(bool(present), "media_state", "Say which of audio_muted, video_off and "
+             "screen_sharing changed.")
+    return {name: _boolean(data, name, "media_state") for name in present}
+
+
+def _media(data: dict[str, Any]) -> dict[str, Any]:
+    signal = data.get("signal")
+    _require(isinstance(signal, dict), "media", "“signal” must be an object.")
+    _require(
+        signal.get("type") in ("sdp", "candidate"),  # type: ignore[union-attr]
+        "media",
+        "A media signal is an “sdp” or a “candidate”.",
+    )
+    return {"signal": signal}
+
+
+def _host(data: dict[str, Any]) -> dict[str, Any]:
+    action = data.get("action")
+    _require(
+        action in TARGETED_HOST_ACTIONS | ROOM_HOST_ACTIONS,
+        "host",
+        "Unknown host action. Use admit, deny, admit_all, mute, remove, lock, unlock or end.",
+    )
+    if action in TARGETED_HOST_ACTIONS:
+        target = data.get("target")
+        _require(
+            isinstance(target, str) and 0 < len(target) <= 64,
+            "host",
+            f"“{action}” needs the participant's id in “target”.",
+        )
+        return {"action": action, "target": target}
+    return {"action": action}
+
+
+def _empty(_: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+_PARSERS = {
+    "hello": _hello,
+    "resync": _empty,
+    "heartbeat": _empty,
+    "chat": _chat,
+    "hand": _hand,
+    "media_state": _media_state,
+    "media": _media,
+    "host": _host,
+    "leave": _empty,
+}
+CLIENT_TYPES = frozenset(_PARSERS)
+
+
+def size_limit(raw: str) -> int:
+    """Media messages carry SDP and may be large; everything else is small."""
+    return MAX_MEDIA_MESSAGE_BYTES if '"media"' in raw[:200] else MAX_MESSAGE_BYTES
+
+
+def parse(content: Any) -> Message:
+    """Validate one decoded client message, or raise ProtocolError saying what is wrong."""
+    if not isinstance(content, dict):
+        raise ProtocolError("invalid_message", "Each message must be a JSON object.")
+    kind = content.get("type")
+    if not isinstance(kind, str) or kind not in _PARSERS:
+        raise ProtocolError(
+            "unknown_type",
+            f"Unknown message type. Use one of: {', '.join(sorted(CLIENT_TYPES))}.",
+            kind if isinstance(kind, str) else None,
+        )
+    return Message(kind, _PARSERS[kind](content))
