@@ -128,8 +128,11 @@ def _hand(data: dict[str, Any]) -> dict[str, Any]:
 
 def _media_state(data: dict[str, Any]) -> dict[str, Any]:
     present = [name for name in MEDIA_STATE_FIELDS if name in data]
-    _require(bool(present), "media_state", "Say which of audio_muted, video_off and "
-             "screen_sharing changed.")
+    _require(
+        bool(present),
+        "media_state",
+        "Say which of audio_muted, video_off and screen_sharing changed.",
+    )
     return {name: _boolean(data, name, "media_state") for name in present}
 
 
