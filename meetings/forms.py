@@ -98,19 +98,9 @@ class JoinForm(forms.Form):
             del self.fields["passcode"]
 
 
-class ScheduleForm(forms.Form):
-    title = forms.CharField(
-        label="Title",
-        max_length=200,
-        error_messages={"required": "Give the meeting a title."},
-    )
-    agenda = forms.CharField(
-        label="Agenda (optional)",
-        max_length=5000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Sent with the invitation.",
-    )
+class WallClockStartMixin(forms.Form):
+    """A start entered as a local date and time, in a zone the form names elsewhere."""
+
     starts_on = forms.DateField(
         label="Date",
         widget=DateInput(),
@@ -126,6 +116,21 @@ class ScheduleForm(forms.Form):
             "required": "Choose the start time.",
             "invalid": "Enter a time such as 09:30.",
         },
+    )
+
+
+class ScheduleForm(WallClockStartMixin):
+    title = forms.CharField(
+        label="Title",
+        max_length=200,
+        error_messages={"required": "Give the meeting a title."},
+    )
+    agenda = forms.CharField(
+        label="Agenda (optional)",
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Sent with the invitation.",
     )
     time_zone = forms.CharField(
         label="Time zone",
@@ -241,25 +246,9 @@ class EditMeetingForm(ScheduleForm):
         del self.fields["invitees"]
 
 
-class OccurrenceForm(forms.Form):
+class OccurrenceForm(WallClockStartMixin):
     """Move one sitting: a wall-clock date and time in the meeting's own zone."""
 
-    starts_on = forms.DateField(
-        label="Date",
-        widget=DateInput(),
-        error_messages={
-            "required": "Choose the date.",
-            "invalid": "Enter a date such as 2030-04-27.",
-        },
-    )
-    start_time = forms.TimeField(
-        label="Start time",
-        widget=TimeInput(),
-        error_messages={
-            "required": "Choose the start time.",
-            "invalid": "Enter a time such as 09:30.",
-        },
-    )
     duration_minutes = forms.IntegerField(
         label="Duration (minutes)",
         widget=forms.NumberInput(attrs={"min": 5, "step": 5, "inputmode": "numeric"}),

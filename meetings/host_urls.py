@@ -25,9 +25,15 @@ urlpatterns = [
         views.invitation_resend,
         name="invitation_resend",
     ),
-    path(_MEETING + "lobby/<uuid:session_id>/admit/", views.lobby_admit, name="lobby_admit"),
-    path(_MEETING + "lobby/<uuid:session_id>/deny/", views.lobby_deny, name="lobby_deny"),
-    path(_MEETING + "lobby/<uuid:session_id>/remove/", views.lobby_remove, name="lobby_remove"),
+    *(
+        path(
+            _MEETING + f"lobby/<uuid:session_id>/{action}/",
+            views.lobby_decide,
+            {"action": action},
+            name=f"lobby_{action}",
+        )
+        for action in views.PARTICIPANT_ACTIONS
+    ),
     path(_OCCURRENCE + "edit/", views.occurrence_edit, name="occurrence_edit"),
     path(_OCCURRENCE + "cancel/", views.occurrence_cancel, name="occurrence_cancel"),
     path(_OCCURRENCE + "admit-all/", views.lobby_admit_all, name="lobby_admit_all"),

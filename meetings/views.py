@@ -461,41 +461,26 @@ def _lobby_action(request: HttpRequest, action: Callable[[], object], done: str)
         messages.success(request, done)
 
 
-@login_required
-@require_POST
-def lobby_admit(request: HttpRequest, public_id: UUID, session_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    participant = _own_participant(meeting, session_id)
-    _lobby_action(
-        request,
-        lambda: lobby.admit(session=participant),
-        f"{participant.display_name} is in the meeting.",
-    )
-    return _back_to_detail(meeting, "lobby")
+# What a host can do to one participant, and what the page says when it is done.
+PARTICIPANT_ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
+    "admit": (lobby.admit, "{name} is in the meeting."),
+    "deny": (lobby.deny, "{name} was not let in."),
+    "remove": (lobby.remove, "{name} was removed from the meeting."),
+}
 
 
 @login_required
 @require_POST
-def lobby_deny(request: HttpRequest, public_id: UUID, session_id: UUID) -> HttpResponse:
+def lobby_decide(
+    request: HttpRequest, public_id: UUID, session_id: UUID, action: str
+) -> HttpResponse:
     meeting = _own_meeting(request, public_id)
     participant = _own_participant(meeting, session_id)
+    service, done = PARTICIPANT_ACTIONS[action]
     _lobby_action(
         request,
-        lambda: lobby.deny(session=participant),
-        f"{participant.display_name} was not let in.",
-    )
-    return _back_to_detail(meeting, "lobby")
-
-
-@login_required
-@require_POST
-def lobby_remove(request: HttpRequest, public_id: UUID, session_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    participant = _own_participant(meeting, session_id)
-    _lobby_action(
-        request,
-        lambda: lobby.remove(session=participant),
-        f"{participant.display_name} was removed from the meeting.",
+        lambda: service(session=participant),
+        done.format(name=participant.display_name),
     )
     return _back_to_detail(meeting, "lobby")
 
