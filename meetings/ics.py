@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from . import links
 from .models import Meeting, Occurrence, Recurrence
-from .schedule import Schedule, local_starts, to_utc
+from .schedule import local_starts, schedule_of, to_utc
 
 _FREQ = {Recurrence.DAILY: "DAILY", Recurrence.WEEKLY: "WEEKLY", Recurrence.MONTHLY: "MONTHLY"}
 _BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -92,7 +92,7 @@ class MeetingDates:
     def __init__(self, meeting: Meeting) -> None:
         self.zone = ZoneInfo(meeting.time_zone)
         duration = timedelta(minutes=meeting.duration_minutes)
-        schedule = _schedule_of(meeting)
+        schedule = schedule_of(meeting)
         walls = local_starts(schedule) or [schedule.first_local_start()]
         # Each slot's wall-clock time as the rule wrote it. A start inside a spring-forward
         # gap (02:30 on that night) is stored as the instant RFC 5545 gives it, which reads
@@ -212,19 +212,3 @@ def _rrule(meeting: Meeting) -> dict[str, object]:
     elif meeting.recurrence_count:
         rule["count"] = meeting.recurrence_count
     return rule
-
-
-def _schedule_of(meeting: Meeting) -> Schedule:
-    # As services.schedule_of, which this module cannot import: services sends mail
-    # through invitations, which builds calendars here.
-    return Schedule(
-        time_zone=meeting.time_zone,
-        starts_on=meeting.starts_on,
-        start_time=meeting.start_time,
-        duration_minutes=meeting.duration_minutes,
-        recurrence=meeting.recurrence,
-        interval=meeting.recurrence_interval,
-        weekdays=tuple(meeting.recurrence_weekdays),
-        until=meeting.recurrence_until,
-        count=meeting.recurrence_count,
-    )

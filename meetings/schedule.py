@@ -13,7 +13,7 @@ from dateutil import rrule
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .models import Recurrence
+from .models import Meeting, Recurrence
 
 MIN_DURATION_MINUTES = 5
 MAX_DURATION_MINUTES = 24 * 60
@@ -49,6 +49,21 @@ class Schedule:
 
     def first_local_start(self) -> datetime:
         return datetime.combine(self.starts_on, self.start_time)
+
+
+def schedule_of(meeting: Meeting) -> Schedule:
+    """The timing a meeting was scheduled with."""
+    return Schedule(
+        time_zone=meeting.time_zone,
+        starts_on=meeting.starts_on,
+        start_time=meeting.start_time,
+        duration_minutes=meeting.duration_minutes,
+        recurrence=meeting.recurrence,
+        interval=meeting.recurrence_interval,
+        weekdays=tuple(meeting.recurrence_weekdays),
+        until=meeting.recurrence_until,
+        count=meeting.recurrence_count,
+    )
 
 
 def to_utc(local: datetime, zone: ZoneInfo) -> datetime:

@@ -15,7 +15,7 @@ from billing.entitlements import entitlements_for
 
 from . import invitations as invitation_mail
 from .models import Invitation, Meeting, Occurrence, Recurrence
-from .schedule import Schedule, occurrence_starts, validate
+from .schedule import Schedule, occurrence_starts, schedule_of, validate
 
 JOIN_TOKEN_BYTES = 24  # 192 random bits; the issue asks for at least 128
 PASSCODE_DIGITS = 8
@@ -104,20 +104,6 @@ def _apply_schedule(meeting: Meeting, schedule: Schedule) -> None:
     )
     meeting.recurrence_until = schedule.until if schedule.recurrence != "none" else None
     meeting.recurrence_count = schedule.count if schedule.recurrence != "none" else None
-
-
-def schedule_of(meeting: Meeting) -> Schedule:
-    return Schedule(
-        time_zone=meeting.time_zone,
-        starts_on=meeting.starts_on,
-        start_time=meeting.start_time,
-        duration_minutes=meeting.duration_minutes,
-        recurrence=meeting.recurrence,
-        interval=meeting.recurrence_interval,
-        weekdays=tuple(meeting.recurrence_weekdays),
-        until=meeting.recurrence_until,
-        count=meeting.recurrence_count,
-    )
 
 
 def _create_occurrences(meeting: Meeting, *, after: datetime | None = None) -> None:
