@@ -29,6 +29,7 @@ from .errors import (
 from .forms import JoinForm
 from .models import Invitation, Meeting, Occurrence, ParticipantSession
 from .ratelimit import client_address
+from .room import broadcast
 
 State = ParticipantSession.State
 Reason = ParticipantSession.LeaveReason
@@ -199,6 +200,8 @@ def _enter(
         return _render_join(request, context, status=409)
     except NotJoinable:
         return _unavailable(request)
+    if participant.state == State.WAITING:
+        broadcast.announce_lobby_changed(occurrence_id=occurrence.pk)
     request.session[_session_key(token)] = str(participant.public_id)
     return redirect("meetings:lobby", token=token)
 
@@ -280,7 +283,10 @@ def lobby_status(request: HttpRequest, token: str) -> JsonResponse:
 def leave(request: HttpRequest, token: str) -> HttpResponse:
     participant = _own_participant(request, token)
     if participant is not None:
+        was_waiting = participant.state == State.WAITING
         # Already out (ended, denied) is fine: the lobby page says so.
         with suppress(InvalidTransition):
             lobby.leave(session=participant)
+        if was_waiting:
+            broadcast.announce_lobby_changed(occurrence_id=participant.occurrence_id)
     return redirect(reverse("meetings:lobby", kwargs={"token": token}))

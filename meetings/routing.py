@@ -1,5 +1,9 @@
-"""Websocket routes. The meeting room's consumer is added here by the room's module."""
+"""Websocket routes: the meeting room, by its join link's token."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, re_path
 
-websocket_urlpatterns: list[URLPattern] = []
+from meetings.room.consumer import RoomConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    re_path(r"^ws/meetings/(?P<token>[A-Za-z0-9_-]{16,64})/$", RoomConsumer.as_asgi()),
+]

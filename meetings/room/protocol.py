@@ -42,11 +42,32 @@ messages under load). Messages meant for one connection carry no ``seq``::
                    "screen_sharing"}
     WAITING = {"id", "name", "email", "since"}
 
+    ``participant_left`` reasons: "left" (on purpose), "removed" (by the host),
+    "disconnected" (the connection was lost and no heartbeat came back within
+    ``lobby.HEARTBEAT_TIMEOUT``). A mere disconnect announces nothing: the participant
+    may reconnect (announced as ``participant_updated``) within that time.
+
 Close codes: 4001 not allowed in (no, bad or expired ticket; session not admitted),
 4003 removed by the host, 4004 meeting ended, 4008 flooding, 4009 replaced by a newer
-connection of the same participant.
+connection of the same participant. Before closing with one of them the server sends an
+``error`` (or ``removed``/``meeting_ended``) saying why.
+
+Error codes (``error.code``). The connection stays up after:
+``invalid_json``, ``invalid_message``, ``unknown_type``, ``too_large``, ``binary_frame``,
+``rate_limited`` (the message was dropped), ``invalid_signal`` (the media server refused
+it), ``not_host``, ``not_found`` (no such participant here), ``invalid_action``,
+``meeting_full``. Followed by a close:
+``flooding`` (4008), ``replaced`` (4009), and for a connection refused or whose session
+has closed (4001): ``no_ticket``, ``bad_ticket``, ``ticket_expired`` (fetch a new ticket
+from the lobby page's status and reconnect), ``wrong_meeting``, ``not_admitted``,
+``wrong_user``, ``meeting_over``, ``session_closed``.
+
+Size: a frame is at most ``MAX_MESSAGE_BYTES``, or ``MAX_MEDIA_MESSAGE_BYTES`` for a
+``media`` message, recognised by ``"type": "media"`` near its start (send ``type`` first).
 """
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,9 +204,13 @@ _PARSERS = {
 CLIENT_TYPES = frozenset(_PARSERS)
 
 
+# Clients put "type" first; only a message that opens as a media one gets the large cap.
+_MEDIA_TYPE = re.compile(r'\s*\{\s*"type"\s*:\s*"media"')
+
+
 def size_limit(raw: str) -> int:
     """Media messages carry SDP and may be large; everything else is small."""
-    return MAX_MEDIA_MESSAGE_BYTES if '"media"' in raw[:200] else MAX_MESSAGE_BYTES
+    return MAX_MEDIA_MESSAGE_BYTES if _MEDIA_TYPE.match(raw) else MAX_MESSAGE_BYTES
 
 
 def parse(content: Any) -> Message:
@@ -200,3 +225,19 @@ def parse(content: Any) -> Message:
             kind if isinstance(kind, str) else None,
         )
     return Message(kind, _PARSERS[kind](content))
+
+
+def decode(text: str | None) -> Message:
+    """One websocket frame (None for a binary one): size first, then JSON, then fields."""
+    if text is None:
+        raise ProtocolError(
+            "binary_frame", "Binary frames are not understood: send JSON in text frames."
+        )
+    limit = size_limit(text)
+    if len(text) > limit or len(text.encode()) > limit:
+        raise ProtocolError("too_large", f"A message is at most {limit // 1024} KB.")
+    try:
+        content = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError("invalid_json", "A message must be valid JSON.") from None
+    return parse(content)
