@@ -48,6 +48,8 @@ def test_unknown_pages_get_our_404(client, db):
     assert "Page not found" in response.content.decode()
 
 
+# Channels closes stale database connections around each websocket, hence the mark.
+@pytest.mark.django_db(transaction=True)
 async def test_websockets_from_a_foreign_origin_are_refused():
     communicator = WebsocketCommunicator(
         application, "/ws/meetings/abc/", headers=[(b"origin", b"https://evil.example")]

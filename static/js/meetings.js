@@ -62,10 +62,18 @@ function showLocalTimes() {
   }
 }
 
-// The lobby page: a heartbeat every few seconds that also says where we stand.
+// The lobby page: a heartbeat every few seconds that also says where we stand. Once the
+// host lets us in, on to the meeting room.
 function wireLobby() {
   const root = document.querySelector("[data-lobby]");
   if (!root) return;
+  const goToRoom = () => {
+    if (root.dataset.roomUrl) window.location.replace(root.dataset.roomUrl);
+  };
+  if (root.dataset.state === "admitted" && root.dataset.roomUrl) {
+    goToRoom();
+    return;
+  }
   const heading = root.querySelector("[data-lobby-heading]");
   const message = root.querySelector("[data-lobby-message]");
   const people = root.querySelector("[data-lobby-people]");
@@ -105,6 +113,10 @@ function wireLobby() {
       });
       const status = await response.json();
       show(status);
+      if (status.state === "admitted" && root.dataset.roomUrl) {
+        goToRoom();
+        return;
+      }
       if (status.state === "denied" || status.state === "left" || status.state === "none") {
         return; // nothing more will change
       }

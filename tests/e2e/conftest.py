@@ -50,3 +50,92 @@ def new_page(browser):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """The whole ASGI application (HTTP and websockets) under uvicorn, on a free port.
+
+    pytest-django's live_server speaks WSGI only, so the meeting room's websocket needs
+    this. It runs in a thread with its own event loop; ``transactional_db`` commits the
+    test's data, so the server's threads see it.
+    """
+    import asyncio
+    import socket
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import uvicorn
+
+    from conferencing.asgi import application
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application,
+            host="127.0.0.1",
+            port=port,
+            ws="websockets",
+            lifespan="off",
+            log_level="warning",
+        )
+    )
+    loop = asyncio.new_event_loop()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.serve())
+
+    thread = threading.Thread(target=serve, name="asgi-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("The ASGI test server did not start within 15 s")
+        time.sleep(0.05)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", port=port)
+    _close_media_rooms(loop)
+    server.should_exit = True
+    thread.join(timeout=15)
+    loop.close()
+
+
+def _close_media_rooms(loop) -> None:
+    """Close the in-process media rooms on the server's loop before it stops."""
+    import asyncio
+    import contextlib
+
+    from meetings.room.media_gateway import get_gateway
+
+    gateway = get_gateway()
+    rooms = getattr(gateway, "rooms", dict)()
+
+    async def close_all() -> None:
+        for room in list(rooms):
+            await gateway.close_room(room=room)
+
+    with contextlib.suppress(Exception):
+        asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, a test database in a file rather than in shared-cache memory, with
+    transactions that take the write lock when they begin.
+
+    The ASGI server's threads and the test's own queries use separate connections; an
+    in-memory shared-cache database fails them at once with "database table is locked"
+    when they overlap, where a file waits for the lock. And two deferred transactions
+    that both read, then write (the lobby's moves do), deadlock on SQLite: one fails at
+    once with "database is locked". BEGIN IMMEDIATE makes the second one wait instead.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        path = tmp_path_factory.mktemp("e2e-database") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(path)
+        database.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})

@@ -71,17 +71,18 @@ def test_a_guest_joins_by_link_waits_and_is_let_in_by_the_host(live_server, new_
     admit.click()
     host_page.wait_for_url("**#lobby")
 
-    # And the guest's page says they are in, with who is present
-    guest_page.get_by_role("heading", name="You're in the meeting").wait_for(timeout=10_000)
-    guest_page.locator("[data-lobby-people] li", has_text="Ada Guest").wait_for(timeout=10_000)
-    assert guest_page.get_by_role("heading", name="Launch rehearsal").is_visible()
+    # And the guest's page takes them on to the meeting room, ready to join
+    guest_page.wait_for_url("**/room/", timeout=10_000)
+    guest_page.get_by_role("heading", name="Ready to join?").wait_for(timeout=10_000)
+    assert guest_page.get_by_text("You'll join as Ada Guest").is_visible()
+    assert guest_page.get_by_text("Launch rehearsal").first.is_visible()
     session = ParticipantSession.objects.get()
     assert (session.display_name, session.state) == ("Ada Guest", "admitted")
     overflow = guest_page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
 
     # Finally the guest leaves
-    guest_page.get_by_role("button", name="Leave", exact=True).click()
+    guest_page.get_by_role("button", name="Leave without joining").click()
     guest_page.get_by_role("heading", name="You're out of the meeting").wait_for(timeout=10_000)
     session.refresh_from_db()
     assert session.state == "left"

@@ -1,0 +1,600 @@
+// The meeting room: the pre-join screen, then the call. This module owns the room's
+// state and connects the parts: signalling.js (the websocket), media.js (devices and the
+// peer connection), levels.js (who is speaking) and ui.js (the page).
+//
+// Everything the page starts with comes from data attributes on [data-room] (no inline
+// script). "?join=now" skips the pre-join screen (used by "Use here" and benchmarks).
+
+import { Signalling } from "./signalling.js";
+import {
+  LocalMedia,
+  MediaConnection,
+  describeMediaError,
+  screenShareSupported,
+  speakerSelectionSupported,
+  webrtcSupported,
+} from "./media.js";
+import { LevelMeter } from "./levels.js";
+import { RoomUI } from "./ui.js";
+
+function parseJSON(text, fallback) {
+  try {
+    return text ? JSON.parse(text) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+const root = document.querySelector("[data-room]");
+const config = {
+  title: root.dataset.meetingTitle,
+  you: root.dataset.participantId,
+  name: root.dataset.displayName,
+  isHost: root.dataset.isHost === "true",
+  ticket: root.dataset.ticket,
+  iceServers: parseJSON(root.dataset.iceServers, []),
+  wsPath: root.dataset.wsPath,
+  statusUrl: root.dataset.statusUrl,
+  micOn: root.dataset.micOff !== "true",
+  cameraOn: root.dataset.cameraOff !== "true",
+  layout: root.dataset.layout,
+};
+
+const state = {
+  you: config.you,
+  isHost: config.isHost,
+  participants: new Map(), // id -> PARTICIPANT, in the order they joined
+  lobby: [],
+  locked: false,
+  recording: false,
+  hand: false,
+  sharing: false,
+  joined: false,
+  out: false,
+  synced: false, // a snapshot arrived on this connection
+  iceServers: config.iceServers,
+};
+
+const local = new LocalMedia({ micOn: config.micOn, cameraOn: config.cameraOn });
+const ui = new RoomUI(root, (action, detail) => act(action, detail));
+const meter = new LevelMeter({
+  onLevels: (levels) => {
+    if (state.joined) ui.setLevels(levels);
+    else ui.setMicMeter(levels.get(state.you) || 0, Boolean(local.micTrack));
+  },
+  onActiveSpeaker: (id) => ui.setActiveSpeaker(id),
+});
+let signalling = null;
+let media = null;
+let screenTrack = null;
+let renderQueued = false;
+
+// --- start -------------------------------------------------------------------------
+
+function boot() {
+  ui.setLayout(config.layout);
+  ui.setLocked(false, state.isHost);
+  reflectToggles();
+  root.querySelector("[data-initials]").textContent = initialsOf(config.name);
+  if (!screenShareSupported()) ui.hideControl("screen");
+  if (!webrtcSupported()) {
+    ui.blockWebRTC();
+    ui.setPreview(null, "Video meetings need a browser with WebRTC.");
+    return;
+  }
+  local.addEventListener("change", (event) => localTrackChanged(event.detail));
+  local.addEventListener("error", (event) => {
+    if (state.joined) ui.toast(event.detail.message, { tone: "alert", timeout: 10_000 });
+    else ui.setMediaAlert(mediaProblems());
+    reflectToggles();
+  });
+  const skip = new URLSearchParams(window.location.search).get("join") === "now";
+  const acquired = local.acquire().then(() => afterAcquire());
+  if (skip) {
+    join();
+  } else {
+    ui.setJoinEnabled(true);
+    acquired.finally(() => root.querySelector("[data-action='join']").focus());
+    lookWhoIsHere();
+  }
+  if (navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+    navigator.mediaDevices.addEventListener("devicechange", () => listDevices());
+  }
+}
+
+function initialsOf(name) {
+  const words = String(name || "?").trim().split(/\s+/);
+  return ((words[0] || "?")[0] + (words.length > 1 ? words[words.length - 1][0] : "")).toUpperCase();
+}
+
+async function afterAcquire() {
+  await listDevices();
+  if (!state.joined) updatePreview();
+}
+
+async function listDevices() {
+  const devices = await local.devices();
+  ui.fillDevices(devices, local.deviceIds, { speakers: speakerSelectionSupported() });
+}
+
+// While on the pre-join screen: who's in, a fresh ticket, and the heartbeat that keeps
+// our admitted session open (the lobby page sent it until now).
+const PREJOIN_POLL_MS = 10_000;
+
+async function lookWhoIsHere() {
+  if (state.joined || state.out) return;
+  setTimeout(lookWhoIsHere, PREJOIN_POLL_MS);
+  try {
+    const response = await fetch(config.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
+    const status = await response.json();
+    if (status.state !== "admitted") {
+      showOut({ reason: status.state === "left" ? "left" : "not_allowed", status });
+      return;
+    }
+    if (status.ticket) config.ticket = status.ticket;
+    let skipped = false;
+    const others = (status.people || []).filter((name) => {
+      if (!skipped && name === config.name) {
+        skipped = true;
+        return false;
+      }
+      return true;
+    });
+    ui.setPrejoinPeople(others);
+  } catch {
+    // Only a nicety; the room itself will say who's there.
+  }
+}
+
+// What's wrong with the camera and microphone right now, one sentence for both devices
+// when they failed the same way.
+function mediaProblems() {
+  const { audio, video } = local.errors;
+  if (audio && video && audio.name === video.name) {
+    return [describeMediaError(audio, "camera and microphone")];
+  }
+  return [audio && describeMediaError(audio, "microphone"), video && describeMediaError(video, "camera")];
+}
+
+function updatePreview() {
+  let caption = "Your camera is off";
+  if (local.errors.video) caption = "Camera unavailable";
+  else if (local.cameraOn && !local.cameraTrack) caption = "Starting your camera…";
+  ui.setPreview(local.cameraOn ? local.cameraTrack : null, caption);
+}
+
+function localTrackChanged({ kind, track }) {
+  if (kind === "audio") {
+    meter.watch(state.you, track);
+    if (!state.joined) ui.setMicMeter(0, Boolean(track));
+  }
+  if (!state.joined) {
+    updatePreview();
+    ui.setMediaAlert(mediaProblems());
+  }
+  if (media) media.replaceTrack(kind, track).catch((error) => console.warn("room: replaceTrack", error));
+  if (kind === "video" && state.joined) sendMediaState({ video_off: !track });
+  if (kind === "audio" && state.joined && !track) sendMediaState({ audio_muted: true });
+  reflectToggles();
+  scheduleRender();
+}
+
+function reflectToggles() {
+  const micOn = local.micOn && Boolean(local.micTrack || !local.errors.audio);
+  const cameraOn = local.cameraOn && !local.errors.video;
+  ui.setToggle("mic", micOn, { hint: micOn ? "Turn off microphone" : "Turn on microphone" });
+  ui.setToggle("camera", cameraOn, { hint: cameraOn ? "Turn off camera" : "Turn on camera" });
+  ui.setToggle("screen", state.sharing, { hint: state.sharing ? "Stop presenting" : "Share your screen" });
+  ui.setToggle("hand", state.hand, { hint: state.hand ? "Lower your hand" : "Raise your hand" });
+}
+
+// --- joining and the connection ----------------------------------------------------
+
+function join() {
+  if (state.joined || state.out) return;
+  state.joined = true;
+  meter.resume();
+  ui.moveDevicePickers();
+  ui.show("call");
+  ui.setConnection("Connecting…");
+  scheduleRender();
+  signalling = new Signalling({ wsPath: config.wsPath, ticket: config.ticket, statusUrl: config.statusUrl });
+  signalling.addEventListener("open", (event) => flushMedia(event.detail.connectionId));
+  signalling.addEventListener("connection", (event) => connectionChanged(event.detail.state));
+  signalling.addEventListener("snapshot", (event) => applySnapshot(event.detail.snapshot, event.detail.first));
+  signalling.addEventListener("message", (event) => receive(event.detail));
+  signalling.addEventListener("out", (event) => showOut(event.detail));
+  signalling.start();
+  // The peer connection and its offer get ready while the websocket connects; the offer
+  // goes out as soon as the socket opens (the server handles it once we're in the room).
+  startMedia();
+}
+
+function connectionChanged(connection) {
+  root.dataset.signalling = connection;
+  if (connection === "open") {
+    ui.setConnection("");
+  } else if (connection === "offline") {
+    state.synced = false;
+    ui.setConnection("You're offline. Waiting for the network…", "warn");
+  } else if (connection === "reconnecting") {
+    state.synced = false;
+    ui.setConnection("Reconnecting…", "warn");
+  }
+}
+
+function applySnapshot(snapshot, first) {
+  state.you = snapshot.you || state.you;
+  state.isHost = Boolean(snapshot.is_host);
+  state.locked = Boolean(snapshot.locked);
+  state.recording = Boolean(snapshot.recording);
+  state.participants = new Map((snapshot.participants || []).map((person) => [person.id, person]));
+  state.lobby = Array.isArray(snapshot.lobby) ? snapshot.lobby : [];
+  if (Array.isArray(snapshot.ice_servers)) state.iceServers = snapshot.ice_servers;
+  state.synced = true;
+  ui.setLocked(state.locked, state.isHost);
+  ui.setRecording(state.recording);
+  ui.renderLobby(state.lobby, state.isHost);
+  if (first) {
+    // A new websocket connection means a new peer on the media server: start over,
+    // unless this connection is the one our current peer connection signalled on.
+    const id = signalling.connectionId;
+    if (!media || media.closed || (media.boundTo !== null && media.boundTo !== id)) startMedia();
+    // The room may remember us differently (a reconnect, saved settings): say what's true.
+    const me = state.participants.get(state.you) || {};
+    const mine = {
+      audio_muted: !(local.micOn && local.micTrack !== null),
+      video_off: !(local.cameraOn && !local.errors.video),
+      screen_sharing: state.sharing,
+    };
+    const changed = Object.fromEntries(Object.entries(mine).filter(([key, value]) => Boolean(me[key]) !== value));
+    if (Object.keys(changed).length) sendMediaState(changed);
+    if (Boolean(me.hand_raised) !== state.hand) signalling.send({ type: "hand", raised: state.hand });
+  }
+  scheduleRender();
+}
+
+function startMedia() {
+  if (media) media.close();
+  const current = new MediaConnection({ iceServers: state.iceServers, send: (signal) => sendMedia(current, signal), local });
+  current.boundTo = null; // the websocket connection its signals went out on
+  current.pending = [];
+  media = current;
+  media.addEventListener("remote", () => scheduleRender());
+  media.addEventListener("state", (event) => {
+    if (current !== media) return;
+    root.dataset.media = event.detail.state;
+    if (event.detail.state === "disconnected") ui.setConnection("Connection unstable…", "warn");
+    else if (event.detail.state === "connected" && root.dataset.signalling === "open") ui.setConnection("");
+  });
+  media.addEventListener("failed", () => {
+    if (current !== media || state.out) return;
+    // The media server has no ICE restart: a fresh websocket gets a fresh server peer,
+    // and its snapshot starts a fresh RTCPeerConnection here.
+    ui.setConnection("Reconnecting media…", "warn");
+    signalling.restart();
+  });
+  media.start();
+  if (state.sharing && screenTrack) media.shareScreen(screenTrack);
+}
+
+// Media signals wait for the socket to open; once sent, the peer connection belongs to
+// that websocket connection (the server's peer for it).
+function sendMedia(connection, signal) {
+  if (connection !== media || connection.closed) return;
+  if (!signalling || !signalling.isOpen()) {
+    connection.pending.push(signal);
+    return;
+  }
+  if (connection.boundTo === null) connection.boundTo = signalling.connectionId;
+  if (connection.boundTo !== signalling.connectionId) return; // stale: a restart follows
+  signalling.send({ type: "media", signal });
+}
+
+function flushMedia(connectionId) {
+  if (!media || media.closed || media.boundTo !== null) return;
+  media.boundTo = connectionId;
+  for (const signal of media.pending.splice(0)) signalling.send({ type: "media", signal });
+}
+
+function sendMediaState(change) {
+  if (signalling) signalling.send({ type: "media_state", ...change });
+}
+
+// --- messages from the room --------------------------------------------------------
+
+function receive(message) {
+  switch (message.type) {
+    case "media":
+      if (media && message.signal) media.handle(message.signal);
+      break;
+    case "participant_joined":
+    case "participant_updated": {
+      const person = message.participant;
+      if (!person || !person.id) break;
+      const known = state.participants.has(person.id);
+      const before = state.participants.get(person.id);
+      state.participants.set(person.id, person);
+      if (!known && person.id !== state.you) ui.announce(`${person.name} joined`);
+      if (before && !before.hand_raised && person.hand_raised && person.id !== state.you) {
+        ui.toast(`${person.name} raised their hand.`, { timeout: 6_000 });
+      }
+      scheduleRender();
+      break;
+    }
+    case "participant_left": {
+      const person = state.participants.get(message.id);
+      state.participants.delete(message.id);
+      if (person && message.id !== state.you) {
+        ui.announce(message.reason === "removed" ? `${person.name} was removed` : `${person.name} left`);
+      }
+      scheduleRender();
+      break;
+    }
+    case "chat":
+      if (message.from && typeof message.text === "string") {
+        ui.addChat({ from: message.from, text: message.text, at: message.at, mine: message.from.id === state.you });
+      }
+      break;
+    case "room_locked":
+      state.locked = Boolean(message.locked);
+      ui.setLocked(state.locked, state.isHost);
+      ui.toast(state.locked ? "The room is locked: nobody new can join." : "The room is unlocked.");
+      break;
+    case "meeting_ended":
+      showOut({ reason: "ended" });
+      break;
+    case "lobby":
+      state.lobby = Array.isArray(message.waiting) ? message.waiting : [];
+      ui.renderLobby(state.lobby, state.isHost);
+      break;
+    case "muted_by_host":
+      local.setMic(false).then(() => {
+        reflectToggles();
+        sendMediaState({ audio_muted: true });
+        scheduleRender();
+      });
+      ui.toast("The host muted your microphone. Unmute when you want to talk.", { timeout: 8_000 });
+      break;
+    case "removed":
+      showOut({ reason: "removed" });
+      break;
+    case "error":
+      // Refusals and closes are explained by the close code that follows; show what
+      // answers something the user did.
+      if (message.message && (message.in_reply_to || message.code === "rate_limited") && message.in_reply_to !== "heartbeat") {
+        ui.toast(message.message, { tone: "alert", timeout: 8_000 });
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// --- rendering ---------------------------------------------------------------------
+
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  queueMicrotask(() => {
+    renderQueued = false;
+    render();
+  });
+}
+
+function render() {
+  if (state.out) return;
+  const remote = media ? media.remoteTracks() : [];
+  const tracks = new Map(); // peer id -> {camera, screen}
+  const audio = [];
+  for (const entry of remote) {
+    if (entry.kind === "audio") {
+      audio.push(entry);
+      continue;
+    }
+    const slot = tracks.get(entry.peerId) || {};
+    slot[entry.source === "screen" ? "screen" : "camera"] = entry.track;
+    tracks.set(entry.peerId, slot);
+  }
+  if (!state.joined) return;
+
+  const people = [...state.participants.values()];
+  if (!state.participants.has(state.you)) {
+    people.unshift({ id: state.you, name: config.name, is_host: state.isHost, audio_muted: !local.micOn, video_off: !local.cameraOn, hand_raised: state.hand, screen_sharing: state.sharing });
+  }
+  // You first, then everyone in the order they came in.
+  people.sort((a, b) => (b.id === state.you) - (a.id === state.you));
+  const tiles = [];
+  for (const person of people) {
+    const self = person.id === state.you;
+    const slot = tracks.get(person.id) || {};
+    tiles.push({
+      key: `${person.id}:camera`,
+      peerId: person.id,
+      source: "camera",
+      name: self ? config.name : person.name,
+      isSelf: self,
+      isHost: Boolean(person.is_host),
+      audioMuted: self ? !(local.micOn && local.micTrack) : Boolean(person.audio_muted),
+      videoOff: self ? !(local.cameraOn && local.cameraTrack) : Boolean(person.video_off),
+      hand: self ? state.hand : Boolean(person.hand_raised),
+      videoTrack: self ? local.cameraTrack : slot.camera || null,
+    });
+    if (self && state.sharing && screenTrack) {
+      tiles.push({ key: `${person.id}:screen`, peerId: person.id, source: "screen", name: config.name, isSelf: true, videoTrack: screenTrack, presenting: true });
+    } else if (!self && slot.screen) {
+      tiles.push({ key: `${person.id}:screen`, peerId: person.id, source: "screen", name: person.name, isSelf: false, videoTrack: slot.screen });
+    }
+  }
+  ui.renderTiles(tiles);
+  ui.syncAudio(audio.map(({ mid, track }) => ({ mid, track })));
+  const watched = new Set([state.you]);
+  for (const entry of audio) {
+    meter.watch(entry.peerId, entry.track);
+    watched.add(entry.peerId);
+  }
+  meter.retain(watched);
+  const listed = people.map((person) => (person.id === state.you
+    ? { ...person, name: config.name, audio_muted: !(local.micOn && local.micTrack), video_off: !(local.cameraOn && local.cameraTrack), hand_raised: state.hand, screen_sharing: state.sharing }
+    : person));
+  ui.renderPeople(listed, { you: state.you, isHost: state.isHost });
+}
+
+// --- what the user does ------------------------------------------------------------
+
+async function act(action, detail) {
+  switch (action) {
+    case "join":
+      join();
+      break;
+    case "mic": {
+      const on = await local.setMic(!(local.micOn && local.micTrack));
+      sendMediaState({ audio_muted: !on });
+      ui.announce(on ? "Microphone on" : "Microphone off");
+      reflectToggles();
+      scheduleRender();
+      break;
+    }
+    case "camera": {
+      const on = await local.setCamera(!(local.cameraOn && local.cameraTrack));
+      if (!on && !state.joined) updatePreview();
+      sendMediaState({ video_off: !on });
+      ui.announce(on ? "Camera on" : "Camera off");
+      reflectToggles();
+      scheduleRender();
+      break;
+    }
+    case "screen":
+      if (state.sharing) await stopSharing();
+      else await startSharing();
+      break;
+    case "hand":
+      state.hand = !state.hand;
+      if (signalling) signalling.send({ type: "hand", raised: state.hand });
+      ui.announce(state.hand ? "Hand raised" : "Hand lowered");
+      reflectToggles();
+      scheduleRender();
+      break;
+    case "chat":
+      if (!signalling || !signalling.send({ type: "chat", text: detail.text })) {
+        ui.toast("Not connected: your message wasn't sent.", { tone: "alert" });
+      }
+      break;
+    case "leave":
+      leave();
+      break;
+    case "device":
+      if (detail.kind === "audiooutput") await ui.setSpeaker(detail.deviceId);
+      else await local.useDevice(detail.kind, detail.deviceId);
+      break;
+    case "admit":
+    case "deny":
+    case "mute":
+      host({ action, target: detail.target });
+      break;
+    case "remove":
+      if (await ui.confirm({ title: `Remove ${detail.name}?`, message: "They leave the meeting now. They can only come back if you let them in again.", confirmLabel: "Remove" })) {
+        host({ action: "remove", target: detail.target });
+      }
+      break;
+    case "admit-all":
+      host({ action: "admit_all" });
+      break;
+    case "lock":
+      host({ action: state.locked ? "unlock" : "lock" });
+      break;
+    case "end":
+      if (await ui.confirm({ title: "End the meeting for everyone?", message: "Everyone is disconnected, including people waiting in the lobby.", confirmLabel: "End meeting for all" })) {
+        host({ action: "end" });
+      }
+      break;
+    case "reconnect":
+      window.location.replace(`${window.location.pathname}?join=now`);
+      break;
+    default:
+      break;
+  }
+}
+
+function host(message) {
+  if (!signalling || !signalling.send({ type: "host", ...message })) {
+    ui.toast("Not connected: try again in a moment.", { tone: "alert" });
+  }
+}
+
+async function startSharing() {
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+  } catch (error) {
+    if (error && error.name !== "NotAllowedError" && error.name !== "AbortError") {
+      ui.toast(describeMediaError(error, "screen share"), { tone: "alert" });
+    }
+    return;
+  }
+  screenTrack = stream.getVideoTracks()[0];
+  screenTrack.addEventListener("ended", () => { if (state.sharing) stopSharing(); });
+  state.sharing = true;
+  if (media) await media.shareScreen(screenTrack);
+  sendMediaState({ screen_sharing: true });
+  ui.announce("You're presenting");
+  reflectToggles();
+  scheduleRender();
+}
+
+async function stopSharing() {
+  state.sharing = false;
+  if (media) await media.stopScreen();
+  if (screenTrack) screenTrack.stop();
+  screenTrack = null;
+  sendMediaState({ screen_sharing: false });
+  ui.announce("You stopped presenting");
+  reflectToggles();
+  scheduleRender();
+}
+
+function leave() {
+  const sent = signalling ? signalling.send({ type: "leave" }) : false;
+  if (!sent) {
+    // No websocket right now: leave through the page's form instead.
+    const form = root.querySelector("[data-leave-form]");
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" }).catch(() => {});
+  }
+  showOut({ reason: "self" });
+}
+
+function teardown() {
+  state.out = true;
+  if (signalling) signalling.stop();
+  if (media) media.close();
+  media = null;
+  if (screenTrack) screenTrack.stop();
+  local.stop();
+  meter.close();
+}
+
+const OUT_STATES = {
+  self: { title: "You left the meeting", message: "", rejoin: true },
+  removed: { title: "The host removed you", message: "You're no longer in this meeting.", rejoin: false },
+  ended: { title: "The meeting has ended", message: "The host ended the meeting for everyone.", rejoin: false },
+  replaced: { title: "You joined from somewhere else", message: "This meeting is now open in another tab or on another device, so this one was disconnected.", rejoin: false, reconnect: true },
+  not_allowed: { title: "You're not in this meeting", message: "Open the meeting link to ask to join again.", rejoin: true },
+  left: { title: "You're out of the meeting", message: "", rejoin: true },
+};
+
+function showOut({ reason, status = null }) {
+  if (state.out && reason !== "self") return;
+  teardown();
+  const out = { ...(OUT_STATES[reason] || OUT_STATES.left) };
+  if (status && status.message && (reason === "left" || reason === "not_allowed")) out.message = status.message;
+  if (status && status.can_rejoin === false) out.rejoin = false;
+  ui.showOver(out);
+}
+
+// Closing the tab is not leaving on purpose: the server times the session out unless
+// the page comes back. Close the media connection at once, though.
+window.addEventListener("pagehide", () => {
+  if (media) media.close();
+});
+
+boot();
