@@ -28,6 +28,7 @@ from . import attendance, links, lobby, report, selectors, services
 from .errors import MeetingError, NotJoinable
 from .forms import EditMeetingForm, InviteForm, OccurrenceForm, ScheduleForm, add_service_errors
 from .models import Invitation, Meeting, Occurrence, ParticipantSession, Recurrence
+from .room import broadcast
 from .schedule import WEEKDAY_NAMES, to_utc
 
 State = ParticipantSession.State
@@ -482,6 +483,7 @@ def lobby_decide(
         lambda: service(session=participant),
         done.format(name=participant.display_name),
     )
+    broadcast.announce_lobby_changed(occurrence_id=participant.occurrence_id)
     return _back_to_detail(meeting, "lobby")
 
 
@@ -496,6 +498,7 @@ def lobby_admit_all(request: HttpRequest, public_id: UUID, occurrence_id: UUID) 
     except NotJoinable:
         messages.error(request, "This meeting is over, so nobody can be let in.")
         return _back_to_detail(meeting, "lobby")
+    broadcast.announce_lobby_changed(occurrence_id=occurrence.pk)
     if len(admitted) < waiting:
         messages.warning(
             request,
@@ -512,6 +515,7 @@ def occurrence_end(request: HttpRequest, public_id: UUID, occurrence_id: UUID) -
     meeting = _own_meeting(request, public_id)
     occurrence = _own_occurrence(meeting, occurrence_id)
     lobby.end_occurrence(occurrence=occurrence)
+    broadcast.announce_meeting_ended(occurrence_id=occurrence.pk)
     messages.success(request, "The meeting has ended for everyone.")
     return _back_to_detail(meeting)
 

@@ -27,6 +27,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from . import state
+from .protocol import CLOSE_ENDED
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +137,21 @@ def _send_lobby_logged(occurrence_id: int) -> None:
 def announce_lobby_changed(*, occurrence_id: int) -> None:
     """For views: once the current transaction commits, send the hosts the lobby's queue."""
     transaction.on_commit(partial(_send_lobby_logged, occurrence_id))
+
+
+def _end_room_logged(occurrence_id: int) -> None:
+    try:
+        send_room_event_sync(
+            occurrence_id, state.RoomEvent({"type": "meeting_ended"}, close=CLOSE_ENDED)
+        )
+    except Exception:
+        # Sessions are closed already; connected clients learn it from their next heartbeat.
+        logger.exception("could not tell occurrence %s that it ended", occurrence_id)
+
+
+def announce_meeting_ended(*, occurrence_id: int) -> None:
+    """For views: once committed, tell everyone in the room and close their sockets."""
+    transaction.on_commit(partial(_end_room_logged, occurrence_id))
 
 
 async def send_direct(

@@ -16,6 +16,7 @@ purpose, removal and the end of the meeting close the session at once and say so
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -302,4 +303,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def media_signal(self, event: dict[str, Any]) -> None:
         """The media server's answer, offer or track list for this participant."""
         if not self.closing:
-            await self.send_json({"type": "media", "signal": event["signal"]})
+            # The socket may have gone while the media server was answering.
+            with contextlib.suppress(RuntimeError):
+                await self.send_json({"type": "media", "signal": event["signal"]})

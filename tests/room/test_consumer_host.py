@@ -262,3 +262,20 @@ async def test_ending_the_meeting_closes_everyone_and_the_occurrence(sockets, me
         session = await state_of(joined)
         assert (session.state, session.leave_reason) == (State.LEFT, reason)
     assert guest.room not in get_gateway().rooms()
+
+
+async def test_ending_from_the_meeting_page_closes_the_room_too(sockets, meeting, host, guest):
+    from django.test import AsyncClient
+
+    guest_socket, _ = await sockets.enter(guest)
+    browser = AsyncClient()
+    await sync_to_async(browser.force_login)(meeting.host)
+    occurrence = await occurrence_of(guest)
+
+    response = await browser.post(
+        reverse("meetings:occurrence_end", args=[meeting.public_id, occurrence.public_id])
+    )
+
+    assert response.status_code == 302
+    await guest_socket.expect("meeting_ended")
+    assert await guest_socket.closed() == CLOSE_ENDED
