@@ -87,7 +87,12 @@ def asgi_server(transactional_db):
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.serve())
+        try:
+            loop.run_until_complete(server.serve())
+        finally:
+            # Closed here, not on the test thread: channels_redis flushes its layer on close
+            # with run_until_complete, which fails beside Playwright's running loop.
+            loop.close()
 
     thread = threading.Thread(target=serve, name="asgi-server", daemon=True)
     thread.start()
@@ -100,7 +105,6 @@ def asgi_server(transactional_db):
     _close_media_rooms(loop)
     server.should_exit = True
     thread.join(timeout=15)
-    loop.close()
 
 
 def _close_media_rooms(loop) -> None:
