@@ -6,7 +6,12 @@ import sys
 from . import format_table, write_json
 
 # Each name is a module in bench/ with a `run() -> bench.Report`.
-BENCHMARKS: tuple[str, ...] = ("mailer", "media_forwarding")
+BENCHMARKS: tuple[str, ...] = (
+    "mailer",
+    "media_forwarding",
+    "signalling_fanout",
+    "join_to_first_frame",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -111,7 +111,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py's default pool of 100 connections ran dry with a few hundred sockets.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 1000}]},
+            # redis-py 8 times sockets out after 5 s, as long as channels_redis's blocking
+            # receive waits: without None every idle consumer would die after 5 s.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "max_connections": 1000, "socket_timeout": None}]
+            },
         }
     }
 else:
@@ -158,6 +162,11 @@ MEDIA_GATEWAY = env.str(
         else "meetings.room.media_gateway.LocalMediaGateway"
     ),
 )
+
+# Media workers: a room's lease lives this long unless its worker renews it (every third).
+MEDIA_LEASE_TTL_SECONDS = env.int("MEDIA_LEASE_TTL_SECONDS", default=10)
+MEDIA_CLAIM_TIMEOUT_SECONDS = env.float("MEDIA_CLAIM_TIMEOUT_SECONDS", default=5.0)
+MEDIA_WORKERS_KEY_PREFIX = env.str("MEDIA_WORKERS_KEY_PREFIX", default="media")
 
 # --- Auth and accounts (django-allauth) -------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -21,14 +21,14 @@ from celery.bin.base import CLIContext
 from celery.bin.celery import celery as celery_cli
 from channels.testing import HttpCommunicator
 from django.conf import settings
-from django.core.management import get_commands
+from django.core.management import get_commands, load_command_class
 from uvicorn.config import WS_PROTOCOLS
 from uvicorn.importer import import_from_string
 from uvicorn.main import main as uvicorn_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_SOURCE = (ROOT / "conferencing" / "settings.py").read_text()
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "beat", "media")
 
 # env.bool("PRODUCTION", ...), env.db_url("DATABASE_URL", ...), env.str(\n "NAME", ...)
 ENV_CALL = re.compile(r"""\benv\.(\w+)\(\s*["']([A-Za-z_][A-Za-z0-9_]*)["']""")
@@ -64,7 +64,7 @@ def settings_variables() -> set[str]:
 
 
 def test_expected_services_exist(services):
-    assert {"web", "worker", "beat", "postgres", "redis", "coturn"} <= set(services)
+    assert {"web", "worker", "beat", "media", "postgres", "redis", "coturn"} <= set(services)
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -122,6 +122,17 @@ def test_migrate_service_runs_a_real_management_command(services):
     assert argv[:2] == ["python", "manage.py"]
     assert (ROOT / "manage.py").is_file()
     assert argv[2] in get_commands()
+
+
+def test_media_service_runs_the_media_worker_command(services):
+    argv = argv_of(services["media"])
+    assert argv[:3] == ["python", "manage.py", "media_worker"]
+    command = get_commands()[argv[2]]
+    assert command == "meetings"  # the app whose management package holds it
+    # The command's own parser accepts the options given (none, or --lease-ttl ...).
+    load_command_class(command, argv[2]).create_parser("manage.py", argv[2]).parse_args(argv[3:])
+    # With REDIS_URL (set for every app service) settings pick the gateway to the workers.
+    assert "REDIS_URL" in environment_names(services["media"])
 
 
 def test_settings_scan_finds_every_env_call():
