@@ -35,7 +35,9 @@ messages under load). Messages meant for one connection carry no ``seq``::
     {"type": "lobby", "waiting": [WAITING, ...]}         # hosts only, unsequenced
     {"type": "muted_by_host"}                            # to the muted participant
     {"type": "removed"}                                  # to the removed participant, then close
-    {"type": "media", "signal": {...}}                   # from the media server
+    {"type": "media", "signal": {...}}                   # from the media server; a signal
+                                                         # {"type": "reset"} means its worker
+                                                         # died: start a fresh connection
     {"type": "error", "code": "...", "message": "...", "in_reply_to": "<type or null>"}
 
     PARTICIPANT = {"id", "name", "is_host", "audio_muted", "video_off", "hand_raised",

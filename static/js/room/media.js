@@ -467,6 +467,11 @@ export class MediaConnection extends EventTarget {
       this.emit("remote");
       return;
     }
+    if (signal.type === "reset") {
+      // Our media worker went away: start over on a fresh connection, as after a failure.
+      this.emit("failed");
+      return;
+    }
     if (signal.type === "candidate") {
       if (signal.candidate) await pc.addIceCandidate(signal.candidate).catch(() => {});
       return;
