@@ -88,6 +88,7 @@ import os
 import random
 import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -849,8 +850,9 @@ async def run_worker(*, lease_ttl: float | None = None, stop: asyncio.Event | No
 
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signals.SIGTERM, signals.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+    # Signal handlers belong to the main thread (tests may run a worker in another one).
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signals.SIGTERM, signals.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     worker = MediaWorker(lease_ttl=lease_ttl)
     await worker.run(stop)
