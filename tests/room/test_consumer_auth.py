@@ -15,17 +15,10 @@ from meetings.tickets import issue_ticket
 from tests.factories import UserFactory
 from tests.meetings.factories import MeetingFactory
 
-from . import Sockets, ajoin, aticket
+from . import ajoin, aticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = ParticipantSession.State
-
-
-@pytest.fixture
-async def sockets():
-    opened = Sockets()
-    yield opened
-    await opened.close_all()
 
 
 @pytest.fixture

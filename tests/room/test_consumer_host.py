@@ -10,36 +10,13 @@ from meetings.errors import MeetingLocked
 from meetings.models import Occurrence, ParticipantSession
 from meetings.room.media_gateway import get_gateway
 from meetings.room.protocol import CLOSE_ENDED, CLOSE_NOT_ALLOWED, CLOSE_REMOVED
-from tests.factories import UserFactory
 from tests.meetings.factories import MeetingFactory
 
-from . import Sockets, ajoin, aticket
+from . import ajoin, aticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = ParticipantSession.State
 Reason = ParticipantSession.LeaveReason
-
-
-@pytest.fixture
-async def sockets():
-    opened = Sockets()
-    yield opened
-    await opened.close_all()
-
-
-@pytest.fixture
-def meeting(transactional_db):
-    return MeetingFactory(host=UserFactory(full_name="Hana Host"), title="Design review")
-
-
-@pytest.fixture
-async def host(meeting):
-    return await ajoin(meeting, user=meeting.host)
-
-
-@pytest.fixture
-async def guest(meeting):
-    return await ajoin(meeting, name="Ada Guest", email="ada@example.com")
 
 
 async def state_of(joined) -> ParticipantSession:

@@ -15,36 +15,12 @@ from meetings.models import ParticipantSession
 from meetings.room import consumer
 from meetings.room.media_gateway import get_gateway
 from meetings.room.protocol import CLOSE_FLOODING, CLOSE_NOT_ALLOWED, CLOSE_REPLACED
-from tests.factories import UserFactory
-from tests.meetings.factories import MeetingFactory
 
-from . import Sockets, ajoin, aticket
+from . import ajoin, aticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = ParticipantSession.State
 Reason = ParticipantSession.LeaveReason
-
-
-@pytest.fixture
-async def sockets():
-    opened = Sockets()
-    yield opened
-    await opened.close_all()
-
-
-@pytest.fixture
-def meeting(transactional_db):
-    return MeetingFactory(host=UserFactory(full_name="Hana Host"), title="Design review")
-
-
-@pytest.fixture
-async def host(meeting):
-    return await ajoin(meeting, user=meeting.host)
-
-
-@pytest.fixture
-async def guest(meeting):
-    return await ajoin(meeting, name="Ada Guest", email="ada@example.com")
 
 
 def sequenced(messages: list[dict]) -> list[dict]:
