@@ -18,17 +18,14 @@ The goal from issue 4: a median of at most 750 ms (a bare aiortc echo page: abou
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import socket
 import statistics
-import threading
-import time
 from datetime import time as clock_time
 from datetime import timedelta
 from importlib import import_module
 from typing import Any
+
+from conferencing.threaded_server import serve_in_thread
 
 from . import Report, Result, django_test_database, percentile
 
@@ -125,7 +122,7 @@ def run() -> Report:
         settings.MEDIA_GATEWAY = "meetings.room.media_gateway.LocalMediaGateway"
         reset_gateway()
         meeting = _meeting()
-        with _server() as base_url:
+        with serve_in_thread() as base_url:
             samples = _measure(base_url, meeting)
         totals = [s["firstFrame"] for s in samples]
         ordered_ns = sorted(int(ms * 1e6) for ms in totals)
@@ -195,51 +192,6 @@ def _admitted_guest_cookie(meeting: Any, name: str) -> dict[str, str]:
     store[f"meetings.participant.{meeting.join_token}"] = str(participant.public_id)
     store.save()
     return {"name": settings.SESSION_COOKIE_NAME, "value": store.session_key or ""}
-
-
-@contextlib.contextmanager
-def _server():
-    """uvicorn serving conferencing.asgi in a thread with its own event loop."""
-    import uvicorn
-
-    from conferencing.asgi import application
-    from meetings.room.media_gateway import get_gateway
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            application,
-            host="127.0.0.1",
-            port=port,
-            ws="websockets",
-            lifespan="off",
-            log_level="warning",
-        )
-    )
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the benchmark's ASGI server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        gateway = get_gateway()
-
-        async def close_rooms() -> None:
-            for room in list(getattr(gateway, "rooms", dict)()):
-                await gateway.close_room(room=room)
-
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(close_rooms(), loop).result(timeout=10)
-        server.should_exit = True
-        thread.join(timeout=15)
-        loop.close()
 
 
 def _measure(base_url: str, meeting: Any) -> list[dict[str, float]]:

@@ -60,69 +60,15 @@ def asgi_server(transactional_db):
     this. It runs in a thread with its own event loop; ``transactional_db`` commits the
     test's data, so the server's threads see it.
     """
-    import asyncio
-    import socket
-    import threading
-    import time
     from types import SimpleNamespace
 
-    import uvicorn
+    from conferencing.threaded_server import serve_in_thread
 
-    from conferencing.asgi import application
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            application,
-            host="127.0.0.1",
-            port=port,
-            ws="websockets",
-            lifespan="off",
-            log_level="warning",
-        )
-    )
-    loop = asyncio.new_event_loop()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(server.serve())
-        finally:
-            # Closed here, not on the test thread: channels_redis flushes its layer on close
-            # with run_until_complete, which fails beside Playwright's running loop.
-            loop.close()
-
-    thread = threading.Thread(target=serve, name="asgi-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("The ASGI test server did not start within 15 s")
-        time.sleep(0.05)
-    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", port=port)
-    _close_media_rooms(loop)
-    server.should_exit = True
-    thread.join(timeout=15)
-
-
-def _close_media_rooms(loop) -> None:
-    """Close the in-process media rooms on the server's loop before it stops."""
-    import asyncio
-    import contextlib
-
-    from meetings.room.media_gateway import get_gateway
-
-    gateway = get_gateway()
-    rooms = getattr(gateway, "rooms", dict)()
-
-    async def close_all() -> None:
-        for room in list(rooms):
-            await gateway.close_room(room=room)
-
-    with contextlib.suppress(Exception):
-        asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=10)
+    try:
+        with serve_in_thread() as url:
+            yield SimpleNamespace(url=url, port=int(url.rsplit(":", 1)[1]))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
