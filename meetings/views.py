@@ -219,12 +219,18 @@ def schedule(request: HttpRequest) -> HttpResponse:
                 + (" An invitation is on its way." if invited == 1 else ""),
             )
             return _back_to_detail(meeting)
-    status = 400 if request.method == "POST" else 200
+    return _schedule_page(request, form, editing=None)
+
+
+def _schedule_page(
+    request: HttpRequest, form: ScheduleForm, *, editing: Meeting | None
+) -> HttpResponse:
+    """The schedule form, for a new meeting or an edit; 400 when a POST came back."""
     return _render(
         request,
         "meetings/schedule.html",
-        {"form": form, "time_zone_names": time_zone_names(), "editing": None},
-        status=status,
+        {"form": form, "time_zone_names": time_zone_names(), "editing": editing},
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -238,7 +244,7 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     form = EditMeetingForm(request.POST or None, initial=EditMeetingForm.initial_for(meeting))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_meeting(
+            updated = services.update_meeting(
                 meeting=meeting,
                 title=form.cleaned_data["title"],
                 agenda=form.cleaned_data["agenda"],
@@ -248,15 +254,13 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, "Changes saved. Invitees get an updated invitation.")
+            told = updated.sequence != meeting.sequence and meeting.invitations.exists()
+            messages.success(
+                request,
+                "Changes saved." + (" Invitees get an updated invitation." if told else ""),
+            )
             return _back_to_detail(meeting)
-    status = 400 if request.method == "POST" else 200
-    return _render(
-        request,
-        "meetings/schedule.html",
-        {"form": form, "time_zone_names": time_zone_names(), "editing": meeting},
-        status=status,
-    )
+    return _schedule_page(request, form, editing=meeting)
 
 
 @login_required

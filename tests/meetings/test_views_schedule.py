@@ -254,3 +254,33 @@ def test_renaming_a_series_that_has_begun_keeps_its_dates(host_client, host, tim
     meeting.refresh_from_db()
     assert meeting.title == "Daily check-in"
     assert list(meeting.occurrences.values_list("starts_at", flat=True)) == starts
+
+
+def _edit_data(host_client, meeting) -> dict[str, object]:
+    form = host_client.get(reverse("meetings:edit", args=[meeting.public_id])).context["form"]
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value not in (None, False) and name != "weekdays"
+    }
+    return {**data, "passcode_required": "on", "lobby_enabled": "on"}
+
+
+@pytest.mark.parametrize(
+    ("change", "says_invitees_told"),
+    [({"title": "Renamed"}, True), ({"recording_allowed": "on"}, False)],
+)
+def test_the_edit_message_mentions_invitees_only_when_they_are_told(
+    host_client, host, change, says_invitees_told
+):
+    meeting = MeetingFactory(host=host, invitees=["ann@example.com"])
+
+    response = host_client.post(
+        reverse("meetings:edit", args=[meeting.public_id]),
+        {**_edit_data(host_client, meeting), **change},
+        follow=True,
+    )
+
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert "Changes saved." in text
+    assert ("updated invitation" in text) is says_invitees_told
