@@ -147,6 +147,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# How many reverse proxies in front of the app append to X-Forwarded-For; rate limits
+# count per client address, which is REMOTE_ADDR only when there are none.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 # --- Meeting room media ------------------------------------------------------
 # STUN/TURN URLs for browsers (and the media server); TURN credentials are minted per
 # participant from the shared secret coturn is started with (--use-auth-secret).

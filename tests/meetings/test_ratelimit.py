@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from meetings.ratelimit import Limit, forgive, hit
+from meetings.ratelimit import Limit, client_address, forgive, hit
 
 LIMIT = Limit("test", max_hits=3, window_seconds=60)
 START = datetime(2027, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -69,3 +69,26 @@ def test_refused_attempts_do_not_extend_the_wait(time_machine):
         hit(LIMIT, "a")
 
     assert hit(LIMIT, "a") == first
+
+
+def _request(remote: str, forwarded: str | None = None):
+    from django.test import RequestFactory
+
+    extra = {"REMOTE_ADDR": remote}
+    if forwarded is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded
+    return RequestFactory().get("/", **extra)
+
+
+def test_without_proxies_the_client_is_the_remote_address(settings):
+    settings.TRUSTED_PROXY_COUNT = 0
+
+    assert client_address(_request("10.0.0.1", "6.6.6.6")) == "10.0.0.1"
+
+
+def test_behind_one_proxy_the_client_is_what_the_proxy_saw(settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    # A client may forge the left part of the header; only the proxy's entry counts.
+    assert client_address(_request("10.0.0.1", "6.6.6.6, 203.0.113.9")) == "203.0.113.9"
+    assert client_address(_request("10.0.0.1")) == "10.0.0.1"
