@@ -109,3 +109,23 @@ def test_inviting_the_same_address_twice_adds_it_once(series):
 
     assert again == []
     assert series.invitations.filter(email="b@example.com").count() == 1
+
+
+def test_schedule_and_plan_errors_come_back_together(db):
+    host = MeetingFactory().host
+    bad = schedule_in(1, duration_minutes=90, recurrence="weekly", count=3)  # no weekday
+
+    with pytest.raises(ValidationError) as error:
+        services.schedule_meeting(host=host, title="Too much", schedule=bad)
+
+    assert {"weekdays", "duration_minutes"} <= set(error.value.message_dict)
+
+
+def test_every_periodic_task_names_a_registered_task():
+    from django.conf import settings
+
+    from conferencing.celery import app
+
+    app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks
