@@ -1,8 +1,9 @@
 // The room's websocket (protocol: meetings/room/protocol.py).
 //
-// One connection at a time. After every (re)connect it says "hello" and waits for the
-// snapshot; room events carry a sequence number, and a gap means a message was lost on
-// the way, so we ask for a fresh snapshot. A heartbeat every 15 s keeps the attendance
+// One connection at a time. After every (re)connect it waits for the snapshot the server
+// sends on accepting the socket (a "hello" would only cost a second one). Room events
+// carry a sequence number, and a gap means a message was lost on the way, so we ask for
+// a fresh snapshot. A heartbeat every 15 s keeps the attendance
 // session open. When the socket drops we reconnect with backoff, fetching a fresh guest
 // ticket from the lobby status first (tickets expire after ten minutes). The close codes
 // that mean "you're out" end the loop.
@@ -23,7 +24,7 @@ const STATUS_TIMEOUT_MS = 8_000;
 const OFFLINE_RESTART_MS = 2_000;
 
 // Events (all CustomEvents, the payload in `detail`):
-//   "open"        {connectionId}: the socket is open (before "hello" goes out)
+//   "open"        {connectionId}: the socket is open (its snapshot is on the way)
 //   "connection"  {state: "connecting" | "open" | "reconnecting" | "offline"}
 //   "message"     a server message, in order, duplicates and stale events dropped
 //   "snapshot"    a snapshot; {first: true} once per websocket connection
@@ -86,7 +87,6 @@ export class Signalling extends EventTarget {
     socket.addEventListener("open", () => {
       if (id !== this.connectionId) return;
       this.emit("open", { connectionId: id }); // a media offer made meanwhile goes first
-      this.send({ type: "hello", last_seq: this.lastSeq });
       clearInterval(this.heartbeat);
       this.heartbeat = setInterval(() => this.send({ type: "heartbeat" }), HEARTBEAT_MS);
     });
