@@ -4,7 +4,8 @@ from accounts.models import User
 
 PRIVACY_ADMIN = "privacy_admin"
 FINANCE = "finance"
-ALL_ROLES = (PRIVACY_ADMIN, FINANCE)
+QUALITY_ASSURANCE = "quality_assurance"  # may open recordings whose host allowed QA use
+ALL_ROLES = (PRIVACY_ADMIN, FINANCE, QUALITY_ASSURANCE)
 
 
 def has_role(user: User, role: str) -> bool:

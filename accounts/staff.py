@@ -13,7 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from .roles import FINANCE, PRIVACY_ADMIN, has_role, roles_of
+from .roles import FINANCE, PRIVACY_ADMIN, QUALITY_ASSURANCE, has_role, roles_of
 
 View = Callable[..., HttpResponse]
 
@@ -38,6 +38,12 @@ CONSOLES: tuple[Console, ...] = (
         "The plans on sale and the limits each one grants.",
         "billing:staff_plans",
         FINANCE,
+    ),
+    Console(
+        "Recordings for quality assurance",
+        "Recordings whose hosts allowed quality-assurance use; every opening is audited.",
+        "recordings:staff_qa",
+        QUALITY_ASSURANCE,
     ),
 )
 

@@ -11,6 +11,8 @@ BENCHMARKS: tuple[str, ...] = (
     "media_forwarding",
     "signalling_fanout",
     "join_to_first_frame",
+    "recording_compose",
+    "recording_cpu",
 )
 
 

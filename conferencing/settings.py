@@ -145,6 +145,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "meetings.tasks.close_stale_sessions",
         "schedule": 30.0,
     },
+    "stop-abandoned-recordings": {
+        "task": "recordings.tasks.stop_abandoned_recordings",
+        "schedule": 60.0,
+    },
+    "requeue-stalled-recording-processing": {
+        "task": "recordings.tasks.requeue_stalled_processing",
+        "schedule": 60.0,
+    },
+    "recording-retention": {
+        "task": "recordings.tasks.apply_retention",
+        "schedule": 3600.0,
+    },
 }
 
 # How many reverse proxies in front of the app append to X-Forwarded-For; rate limits
@@ -282,6 +294,16 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+
+# --- Recordings -------------------------------------------------------------
+# A directory the media server (writes tracks) and the Celery workers (compose) share.
+RECORDINGS_ROOT = Path(env.str("RECORDINGS_ROOT", default=str(VAR_DIR / "recordings")))
+# Days a trashed recording can still be restored before its files and row are deleted.
+RECORDINGS_TRASH_DAYS = env.int("RECORDINGS_TRASH_DAYS", default=7)
+# Without a Celery worker (eager tasks), compose in a thread beside the server.
+RECORDINGS_PROCESS_IN_THREAD = env.bool("RECORDINGS_PROCESS_IN_THREAD", default=True)
+# A processing run holds its recording this long between progress updates.
+RECORDINGS_PROCESSING_LEASE_SECONDS = env.int("RECORDINGS_PROCESSING_LEASE_SECONDS", default=120)
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("staff/", account_views.staff_index, name="staff"),
     path("", include("meetings.urls")),
+    path("recordings/", include("recordings.urls")),
     path("privacy/", include("privacy.urls")),
     path("billing/", include("billing.urls")),
     path("api/", include("conferencing.api_urls")),

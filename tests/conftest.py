@@ -65,3 +65,10 @@ def _media_in_process(settings):
     reset_gateway()
     yield
     reset_gateway()
+
+
+@pytest.fixture(autouse=True)
+def _recordings_in_tmp(settings, tmp_path):
+    """Recording files go to the test's own directory, never to var/."""
+    settings.RECORDINGS_ROOT = tmp_path / "recordings"
+    settings.RECORDINGS_PROCESS_IN_THREAD = False  # eager tasks run where a test can see them

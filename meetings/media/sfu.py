@@ -12,7 +12,10 @@ touches a socket)::
     await room.add_peer(peer_id, on_signal)      # on_signal(message: dict) -> Awaitable
     await room.handle_signal(peer_id, message)   # every media message from that participant
     await room.remove_peer(peer_id)              # left, kicked or disconnected
-    await room.close()                           # meeting over
+    room.start_recording(recording_id, directory, consented_peer_ids)   # see recorder.py
+    room.set_recording_consent(recording_id, peer_id, accepted)
+    await room.stop_recording(recording_id)
+    await room.close()                           # meeting over (stops a recording)
     room.stats()                                 # plain dict, JSON-serializable
 
 Messages from the participant to ``handle_signal``::
@@ -80,11 +83,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiortc import (
@@ -102,6 +107,7 @@ from aiortc.sdp import candidate_from_sdp
 from . import aiortc_tap
 from .forwarding import ForwardedTrack, TrackForwarder
 from .ice import build_configuration
+from .recorder import RoomRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -133,11 +139,15 @@ class Inbound:
     transceiver: RTCRtpTransceiver
     tap: aiortc_tap.ReceiverTap | None = None
     forwarder: TrackForwarder | None = None
+    record: Callable[[aiortc_tap.EncodedFrame], None] | None = None  # while recorded
 
     def on_frame(self, frame: aiortc_tap.EncodedFrame) -> None:
         forwarder = self.forwarder
         if forwarder is not None:
             forwarder.push(frame)
+        record = self.record
+        if record is not None:
+            record(frame)
 
 
 @dataclass(eq=False)
@@ -249,6 +259,7 @@ class MediaRoom:
         self._peers: dict[str, Peer] = {}
         self._serial = itertools.count(1)
         self._closed = False
+        self._recorder: RoomRecorder | None = None
         # totals of publications that have ended (stats() adds the live ones)
         self._ended_frames_received = 0
         self._ended_frames_forwarded = 0
@@ -341,7 +352,81 @@ class MediaRoom:
 
     async def close(self) -> None:
         self._closed = True
+        await self.stop_recording(reason="room_closed")
         await asyncio.gather(*(self.remove_peer(p) for p in list(self._peers)))
+
+    # --- recording (see recorder.py) -----------------------------------------------------
+
+    @property
+    def recording(self) -> str | None:
+        """The id of the recording running in this room, if any."""
+        return self._recorder.recording_id if self._recorder is not None else None
+
+    def start_recording(
+        self, recording_id: str, directory: str | Path, consented: Iterable[str] = ()
+    ) -> bool:
+        """Record the publications of the ``consented`` participants, now and as they
+        publish. Idempotent for the running recording (its consents are merged); False
+        if another recording runs."""
+        if self._closed:
+            raise RuntimeError("the room is closed")
+        recorder = self._recorder
+        if recorder is not None:
+            if recorder.recording_id != recording_id:
+                return False
+        else:
+            recorder = self._recorder = RoomRecorder(recording_id, Path(directory))
+        for peer_id in consented:
+            self.set_recording_consent(recording_id, peer_id, True)
+        return True
+
+    def set_recording_consent(self, recording_id: str, peer_id: str, accepted: bool) -> bool:
+        """A participant accepted (recorded from now on) or declined (their files end now
+        and nothing more of theirs is written)."""
+        recorder = self._recorder
+        if recorder is None or recorder.recording_id != recording_id:
+            return False
+        if accepted:
+            recorder.consented.add(peer_id)
+            peer = self._peers.get(peer_id)
+            for pub in peer.publications.values() if peer is not None else ():
+                self._record(pub)
+        else:
+            recorder.consented.discard(peer_id)
+            peer = self._peers.get(peer_id)
+            for pub in peer.publications.values() if peer is not None else ():
+                pub.inbound.record = None
+            for key in recorder.recorded_keys():
+                if recorder.peer_of(key) == peer_id:
+                    recorder.end(key)
+        return True
+
+    async def stop_recording(
+        self, recording_id: str | None = None, *, reason: str = "stopped"
+    ) -> dict[str, Any] | None:
+        """Close the files and the journal; None if that recording is not running here."""
+        recorder = self._recorder
+        if recorder is None or (recording_id is not None and recorder.recording_id != recording_id):
+            return None
+        self._recorder = None
+        for peer in self._peers.values():
+            for inbound in peer.inbound.values():
+                inbound.record = None
+        return await asyncio.to_thread(recorder.close, reason)
+
+    def _record(self, pub: Publication) -> None:
+        recorder = self._recorder
+        if recorder is None or recorder.is_recording(pub.key):
+            return
+        if recorder.add(
+            pub.key,
+            peer_id=pub.peer_id,
+            kind=pub.kind,
+            source=pub.source,
+            mime_type=pub.forwarder.mime_type or "",
+        ):
+            pub.inbound.record = functools.partial(recorder.push, pub.key)
+            pub.forwarder.ask_keyframe("record")  # the file starts at a keyframe
 
     def stats(self) -> dict[str, Any]:
         publications = [p for peer in self._peers.values() for p in peer.publications.values()]
@@ -602,6 +687,7 @@ class MediaRoom:
         )
         inbound.forwarder = forwarder
         peer.publications[mid] = pub
+        self._record(pub)
         logger.debug("peer %s publishes %s (%s) on mid %s", peer.peer_id, kind, source, mid)
 
     def _unpublish(self, peer: Peer, mid: str) -> None:
@@ -609,6 +695,9 @@ class MediaRoom:
         if pub is None:
             return
         pub.inbound.forwarder = None
+        pub.inbound.record = None
+        if self._recorder is not None:
+            self._recorder.end(pub.key)
         pub.forwarder.close()  # ends every subscriber's ForwardedTrack
         self._ended_frames_received += pub.forwarder.frames_in
         self._ended_frames_forwarded += pub.forwarder.frames_forwarded()

@@ -30,9 +30,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from meetings import lobby
 from meetings.media.sfu import SignalError
+from recordings import services as recording_services
 
 from . import broadcast, protocol, state
-from .media_gateway import get_gateway
+from .media_gateway import MediaGateway, get_gateway
 from .protocol import ProtocolError
 
 logger = logging.getLogger(__name__)
@@ -75,12 +76,43 @@ async def carry_out(effects: state.Effects, member: state.Member) -> None:
     gateway = get_gateway()
     for participant_id in effects.leave_media:
         await gateway.leave(room=member.room, peer_id=participant_id)
+    for command in effects.recording:
+        await _carry_out_recording(gateway, member, command)
     for event in effects.events:
         await broadcast.send_room_event(occurrence_id, event)
     if effects.lobby_changed:
         await broadcast.send_lobby(occurrence_id)
     if effects.close_media_room:
         await gateway.close_room(room=member.room)
+
+
+async def _carry_out_recording(
+    gateway: MediaGateway, member: state.Member, command: state.RecordingCommand
+) -> None:
+    if command.action == "start":
+        await gateway.start_recording(
+            room=member.room,
+            recording_id=command.recording_id,
+            directory=command.directory,
+            consented=list(command.consented),
+        )
+    elif command.action == "consent":
+        await gateway.recording_consent(
+            room=member.room,
+            recording_id=command.recording_id,
+            peer_id=command.participant_id,
+            accepted=command.accepted,
+        )
+    else:
+        # The media server closes its files first, then processing is enqueued.
+        await gateway.stop_recording(room=member.room, recording_id=command.recording_id)
+        stopped = await database_sync_to_async(recording_services.stop_recording_by_pk)(
+            recording_pk=command.recording_pk
+        )
+        if stopped:
+            await broadcast.send_room_event(
+                member.occurrence_id, state.recording_stopped_event(command.recording_id)
+            )
 
 
 _timeout_checks: set[asyncio.Task[None]] = set()
@@ -131,6 +163,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             "media": self._on_media,
             "host": self._on_host,
             "leave": self._on_leave,
+            "recording": self._on_recording,
+            "recording_consent": self._on_recording_consent,
         }
 
     # --- Connecting ------------------------------------------------------------------
@@ -254,6 +288,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     async def _on_host(self, data: dict[str, Any]) -> None:
         effects = await database_sync_to_async(state.host_action)(
             member=self.member, action=data["action"], target=data.get("target")
+        )
+        await self._carry_out(effects)
+
+    async def _on_recording(self, data: dict[str, Any]) -> None:
+        effects = await database_sync_to_async(state.recording_action)(
+            member=self.member, action=data["action"]
+        )
+        await self._carry_out(effects)
+
+    async def _on_recording_consent(self, data: dict[str, Any]) -> None:
+        effects = await database_sync_to_async(state.recording_consent)(
+            member=self.member, recording_id=data["recording"], accepted=data["accepted"]
         )
         await self._carry_out(effects)
 

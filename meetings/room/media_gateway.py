@@ -32,6 +32,16 @@ class MediaGateway(Protocol):
 
     async def close_room(self, *, room: str) -> None: ...
 
+    async def start_recording(
+        self, *, room: str, recording_id: str, directory: str, consented: list[str]
+    ) -> None: ...
+
+    async def recording_consent(
+        self, *, room: str, recording_id: str, peer_id: str, accepted: bool
+    ) -> None: ...
+
+    async def stop_recording(self, *, room: str, recording_id: str) -> None: ...
+
 
 def media_signal_event(signal: dict[str, Any]) -> dict[str, Any]:
     """The channel-layer event a consumer turns into a ``media`` message."""
@@ -84,6 +94,24 @@ class LocalMediaGateway:
             media_room = self._rooms.pop(room, None)
         if media_room is not None:
             await media_room.close()
+
+    async def start_recording(
+        self, *, room: str, recording_id: str, directory: str, consented: list[str]
+    ) -> None:
+        media_room = await self._room(room)
+        media_room.start_recording(recording_id, directory, consented)
+
+    async def recording_consent(
+        self, *, room: str, recording_id: str, peer_id: str, accepted: bool
+    ) -> None:
+        media_room = self._rooms.get(room)
+        if media_room is not None:
+            media_room.set_recording_consent(recording_id, peer_id, accepted)
+
+    async def stop_recording(self, *, room: str, recording_id: str) -> None:
+        media_room = self._rooms.get(room)
+        if media_room is not None:
+            await media_room.stop_recording(recording_id)
 
     def rooms(self) -> dict[str, MediaRoom]:
         return dict(self._rooms)

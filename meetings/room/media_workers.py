@@ -67,6 +67,12 @@ Requests (channel-layer messages, ``type`` ``media.request``)::
     {"op": "join", "room", "peer_id", "reply_channel"}    {"op": "leave", "room", "peer_id"}
     {"op": "signal", "room", "peer_id", "message"}         {"op": "close", "room"}
     {"op": "adopt", "room"}                                {"op": "stats", "reply_channel"}
+    {"op": "record_start", "room", "recording", "directory", "consented": [peer_id, ...]}
+    {"op": "record_consent", "room", "recording", "participant", "accepted"}
+    {"op": "record_stop", "room", "recording"}
+
+(recording requests carry ``peer_id`` ``~recording``: one lane per room keeps them in
+order; a recording dies with its worker, whose files and journal stay for processing)
 
 plus ``id`` (unique), ``hops`` (forwards so far) and, for claims, ``ack`` and ``expires``
 (unix time). Media signals go back as ``{"type": "media.signal", "signal": {...}}`` to
@@ -326,6 +332,36 @@ class WorkerMediaGateway:
         await self._redis.get().delete(self.keys.members(room))
         await self._route(room, _new_request("close", room), claim=False)
 
+    async def start_recording(
+        self, *, room: str, recording_id: str, directory: str, consented: list[str]
+    ) -> None:
+        request = _new_request(
+            "record_start",
+            room,
+            peer_id=RECORDING_LANE,
+            recording=recording_id,
+            directory=directory,
+            consented=consented,
+        )
+        await self._route(room, request)
+
+    async def recording_consent(
+        self, *, room: str, recording_id: str, peer_id: str, accepted: bool
+    ) -> None:
+        request = _new_request(
+            "record_consent",
+            room,
+            peer_id=RECORDING_LANE,
+            recording=recording_id,
+            participant=peer_id,
+            accepted=accepted,
+        )
+        await self._route(room, request)
+
+    async def stop_recording(self, *, room: str, recording_id: str) -> None:
+        request = _new_request("record_stop", room, peer_id=RECORDING_LANE, recording=recording_id)
+        await self._route(room, request, claim=False)
+
     async def holder(self, room: str) -> str | None:
         """The channel of the worker holding ``room``'s lease, if any."""
         return _text(await self._redis.get().get(self.keys.lease(room)))
@@ -575,19 +611,19 @@ class MediaWorker:
             r = self._redis.get()
             lease = self.keys.lease(room)
             for _attempt in range(3):
-                if op not in ("leave", "close"):
+                if op not in _NO_CLAIM_OPS:
                     started = asyncio.get_running_loop().time()
                     if await r.set(lease, self.channel, nx=True, px=self.ttl_ms):
                         return await self._open(room, started + self.ttl - self.margin)
                 holder = _text(await r.get(lease))
                 if holder is None:
-                    if op in ("leave", "close"):
+                    if op in _NO_CLAIM_OPS:
                         return None
                     continue  # expired between SET and GET
                 if holder != self.channel:
                     return holder
                 # Ours in Redis but not here (should not happen): take it back properly.
-                if await r.eval(_HAND_OVER, 1, lease, self.channel) and op in ("leave", "close"):
+                if await r.eval(_HAND_OVER, 1, lease, self.channel) and op in _NO_CLAIM_OPS:
                     return None
             return None
 
@@ -772,6 +808,8 @@ class MediaWorker:
                 await r.srem(self.keys.hosted(hosted.room), peer_id)
         elif op == "signal":
             await self._apply_signal(hosted, peer_id, message.get("message"))
+        elif op in ("record_start", "record_consent", "record_stop"):
+            await _apply_recording(media, message)
 
     async def _apply_signal(self, hosted: _HostedRoom, peer_id: str, signal: Any) -> None:
         media = hosted.media
@@ -818,7 +856,31 @@ class MediaWorker:
         task.add_done_callback(self._background.discard)
 
 
-_OPS = frozenset({"join", "signal", "leave", "close", "adopt"})
+_OPS = frozenset(
+    {"join", "signal", "leave", "close", "adopt", "record_start", "record_consent", "record_stop"}
+)
+# Requests that never claim a room nobody hosts (there is nothing to act on).
+_NO_CLAIM_OPS = frozenset({"leave", "close", "record_stop"})
+# Recording requests share one lane per room, named like no participant can be.
+RECORDING_LANE = "~recording"
+
+
+async def _apply_recording(media: MediaRoom, message: dict[str, Any]) -> None:
+    """A recording request, applied in order on the room's recording lane."""
+    recording = message.get("recording")
+    if not isinstance(recording, str) or not recording:
+        logger.warning("recording request without a recording id: %r", _describe(message))
+        return
+    op = message["op"]
+    if op == "record_start":
+        consented = [p for p in message.get("consented") or () if isinstance(p, str)]
+        media.start_recording(recording, str(message.get("directory")), consented)
+    elif op == "record_consent":
+        participant = message.get("participant")
+        if isinstance(participant, str):
+            media.set_recording_consent(recording, participant, bool(message.get("accepted")))
+    else:
+        await media.stop_recording(recording)
 
 
 def _text(value: str | bytes | None) -> str | None:

@@ -16,13 +16,20 @@ Client to server::
     {"type": "host", "action": "admit" | "deny" | "mute" | "remove", "target": "<participant id>"}
     {"type": "host", "action": "admit_all" | "lock" | "unlock" | "end"}
     {"type": "leave"}                            # leaving on purpose (closing the tab is a timeout)
+    {"type": "recording", "action": "start" | "stop"}                      # host only
+    {"type": "recording_consent", "recording": "<recording id>", "accepted": true}
+                                                 # be recorded (true) or not (false); a later
+                                                 # message changes the decision
 
 Server to client. Room-wide events carry ``seq``, one counter per meeting occurrence; a
 client that sees ``seq`` jump asks for a ``resync`` (fan-out through Redis may drop
 messages under load). Messages meant for one connection carry no ``seq``::
 
     {"type": "snapshot", "seq": 12, "you": "<participant id>", "is_host": false,
-     "meeting": {"title": "...", "ends_at": "<ISO>"}, "locked": false, "recording": false,
+     "meeting": {"title": "...", "ends_at": "<ISO>"}, "locked": false,
+     "recording": null | {"id", "started_at", "consent": "accepted" | "declined" | null},
+     "recording_control": null | {"allowed": bool, "reason": str | null,   # hosts only
+                                  "upgrade_url": str | null},
      "participants": [PARTICIPANT, ...], "lobby": [WAITING, ...],    # lobby: hosts only
      "ice_servers": [{"urls": [...], "username": ..., "credential": ...}]}
     {"type": "participant_joined", "seq": 13, "participant": PARTICIPANT}
@@ -32,6 +39,10 @@ messages under load). Messages meant for one connection carry no ``seq``::
      "at": "<ISO>"}
     {"type": "room_locked", "seq": 17, "locked": true}
     {"type": "meeting_ended", "seq": 18}
+    {"type": "recording_started", "seq": 19, "recording": {"id", "started_at", "started_by"}}
+    {"type": "recording_stopped", "seq": 20, "recording": {"id"}}
+    {"type": "recording_consent", "recording": "<id>", "consent": "accepted" | "declined"}
+                                                         # to the participant who chose
     {"type": "lobby", "waiting": [WAITING, ...]}         # hosts only, unsequenced
     {"type": "muted_by_host"}                            # to the muted participant
     {"type": "removed"}                                  # to the removed participant, then close
@@ -58,7 +69,8 @@ Error codes (``error.code``). The connection stays up after:
 ``invalid_json``, ``invalid_message``, ``unknown_type``, ``too_large``, ``binary_frame``,
 ``rate_limited`` (the message was dropped), ``invalid_signal`` (the media server refused
 it), ``not_host``, ``not_found`` (no such participant here), ``invalid_action``,
-``meeting_full``. Followed by a close:
+``meeting_full``, ``recording_unavailable`` (plan or meeting settings), ``recording_running``,
+``not_recording``. Followed by a close:
 ``flooding`` (4008), ``replaced`` (4009), and for a connection refused or whose session
 has closed (4001): ``no_ticket``, ``bad_ticket``, ``ticket_expired`` (fetch a new ticket
 from the lobby page's status and reconnect), ``wrong_meeting``, ``not_admitted``,
@@ -188,6 +200,22 @@ def _host(data: dict[str, Any]) -> dict[str, Any]:
     return {"action": action}
 
 
+def _recording(data: dict[str, Any]) -> dict[str, Any]:
+    action = data.get("action")
+    _require(action in ("start", "stop"), "recording", "“action” must be start or stop.")
+    return {"action": action}
+
+
+def _recording_consent(data: dict[str, Any]) -> dict[str, Any]:
+    recording = data.get("recording")
+    _require(
+        isinstance(recording, str) and 0 < len(recording) <= 64,
+        "recording_consent",
+        "“recording” must be the recording's id.",
+    )
+    return {"recording": recording, "accepted": _boolean(data, "accepted", "recording_consent")}
+
+
 def _empty(_: dict[str, Any]) -> dict[str, Any]:
     return {}
 
@@ -202,6 +230,8 @@ _PARSERS = {
     "media": _media,
     "host": _host,
     "leave": _empty,
+    "recording": _recording,
+    "recording_consent": _recording_consent,
 }
 CLIENT_TYPES = frozenset(_PARSERS)
 

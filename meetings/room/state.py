@@ -26,6 +26,10 @@ from meetings import lobby, tickets
 from meetings.errors import InvalidTransition, MeetingFull, NotJoinable
 from meetings.media.ice import browser_ice_servers
 from meetings.models import Occurrence, ParticipantSession
+from recordings import services as recording_services
+from recordings import storage as recording_storage
+from recordings.errors import RecordingError
+from recordings.models import Recording
 
 from .protocol import CLOSE_ENDED, CLOSE_REMOVED, ProtocolError
 
@@ -202,7 +206,12 @@ def snapshot(*, member: Member) -> dict[str, Any]:
         "is_host": member.is_host,
         "meeting": {"title": occurrence.meeting.title, "ends_at": occurrence.ends_at.isoformat()},
         "locked": occurrence.locked,
-        "recording": False,  # no recording service yet
+        "recording": recording_state(occurrence_id=member.occurrence_id, member=member),
+        "recording_control": (
+            recording_services.recording_control(occurrence=occurrence).as_message()
+            if member.is_host
+            else None
+        ),
         "participants": participants(occurrence_id=member.occurrence_id),
         "lobby": lobby_queue(occurrence_id=member.occurrence_id) if member.is_host else [],
         "ice_servers": ice_servers_for(member),
@@ -258,15 +267,30 @@ class Direct:
 
 
 @dataclass(frozen=True)
+class RecordingCommand:
+    """What the media server must do about a recording. ``stop`` also hands the recording
+    to processing, once the media server has closed its files."""
+
+    action: str  # "start" | "consent" | "stop"
+    recording_id: str
+    recording_pk: int = 0
+    directory: str = ""
+    consented: tuple[str, ...] = ()
+    participant_id: str = ""
+    accepted: bool = False
+
+
+@dataclass(frozen=True)
 class Effects:
-    """Carried out in this order: direct messages, media cut, room events, lobby update,
-    media room closed."""
+    """Carried out in this order: direct messages, media cut, recording commands, room
+    events, lobby update, media room closed."""
 
     direct: tuple[Direct, ...] = ()
     leave_media: tuple[str, ...] = ()
     events: tuple[RoomEvent, ...] = ()
     lobby_changed: bool = False
     close_media_room: bool = False
+    recording: tuple[RecordingCommand, ...] = ()
 
 
 def _updated(session_id: int) -> RoomEvent:
@@ -325,7 +349,10 @@ def announce_if_timed_out(*, member: Member) -> Effects:
         f"meetings.room.timeout-announced.{member.session_id}", True, timeout=3600
     ):
         return Effects()
-    return Effects(events=(_left(member.id, "disconnected"),))
+    return Effects(
+        recording=_stop_if_empty(member.occurrence_id),
+        events=(_left(member.id, "disconnected"),),
+    )
 
 
 # --- The participant's own changes -----------------------------------------------------
@@ -365,7 +392,11 @@ def leave(*, member: Member) -> Effects:
         lobby.leave(session=session)
     except InvalidTransition:
         return Effects()  # already out (removed, ended): that was announced then
-    return Effects(leave_media=(member.id,), events=(_left(member.id, "left"),))
+    return Effects(
+        leave_media=(member.id,),
+        recording=_stop_if_empty(member.occurrence_id),
+        events=(_left(member.id, "left"),),
+    )
 
 
 def chat(*, member: Member, text: str) -> Effects:
@@ -460,6 +491,7 @@ def _lock(member: Member, locked: bool) -> Effects:
 def _end(member: Member) -> Effects:
     lobby.end_occurrence(occurrence=Occurrence.objects.get(pk=member.occurrence_id))
     return Effects(
+        recording=_stop_running(member.occurrence_id),
         events=(RoomEvent({"type": "meeting_ended"}, close=CLOSE_ENDED),),
         close_media_room=True,
     )
@@ -480,3 +512,114 @@ def host_action(*, member: Member, action: str, target: str | None = None) -> Ef
     if action == "end":
         return _end(member)
     raise _refuse("invalid_action", f"Unknown host action “{action}”.")
+
+
+# --- Recording --------------------------------------------------------------------------
+
+
+def recording_state(*, occurrence_id: int, member: Member) -> dict[str, Any] | None:
+    """The running recording as ``member`` sees it (with their own latest decision)."""
+    recording = recording_services.running_recording(occurrence_id=occurrence_id)
+    if recording is None:
+        return None
+    return {
+        "id": str(recording.public_id),
+        "started_at": recording.started_at.isoformat(),
+        "consent": recording_services.consent_of(recording=recording, participant_id=member.id),
+    }
+
+
+def _recording_error(exc: RecordingError, in_reply_to: str) -> ProtocolError:
+    return ProtocolError(exc.code, exc.message, in_reply_to)
+
+
+def _stop_command(recording: Recording) -> RecordingCommand:
+    return RecordingCommand("stop", str(recording.public_id), recording_pk=recording.pk)
+
+
+def _stop_running(occurrence_id: int) -> tuple[RecordingCommand, ...]:
+    recording = recording_services.running_recording(occurrence_id=occurrence_id)
+    return (_stop_command(recording),) if recording is not None else ()
+
+
+def _stop_if_empty(occurrence_id: int) -> tuple[RecordingCommand, ...]:
+    """Nobody left in the room: its recording stops with it."""
+    if ParticipantSession.objects.filter(
+        occurrence_id=occurrence_id, state=State.ADMITTED
+    ).exists():
+        return ()
+    return _stop_running(occurrence_id)
+
+
+def recording_action(*, member: Member, action: str) -> Effects:
+    """The host starts or stops recording."""
+    if not member.is_host:
+        raise ProtocolError("not_host", "Only the host can start or stop recording.", "recording")
+    if action == "start":
+        session = ParticipantSession.objects.select_related("occurrence__meeting__host").get(
+            pk=member.session_id
+        )
+        try:
+            recording = recording_services.start_recording(
+                occurrence=session.occurrence, by=session
+            )
+        except RecordingError as exc:
+            raise _recording_error(exc, "recording") from exc
+        command = RecordingCommand(
+            "start",
+            str(recording.public_id),
+            recording_pk=recording.pk,
+            directory=str(recording_storage.tracks_directory(recording)),
+            consented=(member.id,),
+        )
+        started = {
+            "id": str(recording.public_id),
+            "started_at": recording.started_at.isoformat(),
+            "started_by": member.id,
+        }
+        return Effects(
+            recording=(command,),
+            events=(RoomEvent({"type": "recording_started", "recording": started}),),
+        )
+    try:
+        recording = recording_services.require_running(occurrence_id=member.occurrence_id)
+    except RecordingError as exc:
+        raise _recording_error(exc, "recording") from exc
+    return Effects(recording=(_stop_command(recording),))
+
+
+def recording_consent(*, member: Member, recording_id: str, accepted: bool) -> Effects:
+    """A participant agrees to be recorded, or not; the media server follows at once."""
+    session = ParticipantSession.objects.get(pk=member.session_id)
+    try:
+        recording, receipt = recording_services.record_consent(
+            recording_id=recording_id, session=session, accepted=accepted
+        )
+    except RecordingError as exc:
+        raise _recording_error(exc, "recording_consent") from exc
+    except (ValidationError, ValueError) as exc:
+        raise ProtocolError(
+            "not_found", "That recording isn't running in this meeting.", "recording_consent"
+        ) from exc
+    public_id = str(recording.public_id)
+    return Effects(
+        recording=(
+            RecordingCommand(
+                "consent",
+                public_id,
+                recording_pk=recording.pk,
+                participant_id=member.id,
+                accepted=accepted,
+            ),
+        ),
+        direct=(
+            Direct(
+                member.id,
+                {"type": "recording_consent", "recording": public_id, "consent": receipt.decision},
+            ),
+        ),
+    )
+
+
+def recording_stopped_event(recording_id: str) -> RoomEvent:
+    return RoomEvent({"type": "recording_stopped", "recording": {"id": recording_id}})

@@ -52,7 +52,7 @@ async def test_the_host_enters_with_their_signed_in_session(sockets, meeting, se
     assert snapshot["you"] == host.id
     assert snapshot["is_host"] is True
     assert snapshot["meeting"]["title"] == "Design review"
-    assert snapshot["locked"] is False and snapshot["recording"] is False
+    assert snapshot["locked"] is False and snapshot["recording"] is None
     assert [(p["id"], p["name"], p["is_host"]) for p in snapshot["participants"]] == [
         (host.id, "Hana Host", True)
     ]

@@ -1,6 +1,12 @@
 // The meeting room: the pre-join screen, then the call. This module owns the room's
 // state and connects the parts: signalling.js (the websocket), media.js (devices and the
-// peer connection), levels.js (who is speaking) and ui.js (the page).
+// peer connection), levels.js (who is speaking), recording.js (recording and consent)
+// and ui.js (the page).
+//
+// Publishing is held back until the first snapshot says whether a recording runs: the
+// peer connection and its offer get ready meanwhile, but the mic and camera senders stay
+// empty. recording.js then lets go at once, or after the joining participant has chosen
+// whether to be recorded (see decidedToPublish).
 //
 // Everything the page starts with comes from data attributes on [data-room] (no inline
 // script). "?join=now" skips the pre-join screen (used by "Use here" and benchmarks).
@@ -15,6 +21,7 @@ import {
   webrtcSupported,
 } from "./media.js";
 import { LevelMeter } from "./levels.js";
+import { RoomRecording } from "./recording.js";
 import { RoomUI } from "./ui.js";
 
 function parseJSON(text, fallback) {
@@ -46,7 +53,7 @@ const state = {
   participants: new Map(), // id -> PARTICIPANT, in the order they joined
   lobby: [],
   locked: false,
-  recording: false,
+  publishing: false, // the mic and camera may go out (decided once, see decidedToPublish)
   hand: false,
   sharing: false,
   joined: false,
@@ -57,6 +64,11 @@ const state = {
 
 const local = new LocalMedia({ micOn: config.micOn, cameraOn: config.cameraOn });
 const ui = new RoomUI(root, (action, detail) => act(action, detail));
+const recording = new RoomRecording(root, {
+  ui,
+  send: (message) => Boolean(signalling && signalling.send(message)),
+  onJoinChoice: (choice) => decidedToPublish(choice),
+});
 const meter = new LevelMeter({
   onLevels: (levels) => {
     if (state.joined) ui.setLevels(levels);
@@ -68,6 +80,7 @@ let signalling = null;
 let media = null;
 let screenTrack = null;
 let renderQueued = false;
+let reported = {}; // media state sent since the latest snapshot (it may not show yet)
 
 // --- start -------------------------------------------------------------------------
 
@@ -173,8 +186,8 @@ function localTrackChanged({ kind, track }) {
     ui.setMediaAlert(mediaProblems());
   }
   if (media) media.replaceTrack(kind, track).catch((error) => console.warn("room: replaceTrack", error));
-  if (kind === "video" && state.joined) sendMediaState({ video_off: !track });
-  if (kind === "audio" && state.joined && !track) sendMediaState({ audio_muted: true });
+  if (kind === "video" && state.joined && state.publishing) sendMediaState({ video_off: !track });
+  if (kind === "audio" && state.joined && state.publishing && !track) sendMediaState({ audio_muted: true });
   reflectToggles();
   scheduleRender();
 }
@@ -227,36 +240,67 @@ function applySnapshot(snapshot, first) {
   state.you = snapshot.you || state.you;
   state.isHost = Boolean(snapshot.is_host);
   state.locked = Boolean(snapshot.locked);
-  state.recording = Boolean(snapshot.recording);
   state.participants = new Map((snapshot.participants || []).map((person) => [person.id, person]));
   state.lobby = Array.isArray(snapshot.lobby) ? snapshot.lobby : [];
+  reported = {};
   if (Array.isArray(snapshot.ice_servers)) state.iceServers = snapshot.ice_servers;
   state.synced = true;
   ui.setLocked(state.locked, state.isHost);
-  ui.setRecording(state.recording);
   ui.renderLobby(state.lobby, state.isHost);
   if (first) {
     // A new websocket connection means a new peer on the media server: start over,
     // unless this connection is the one our current peer connection signalled on.
     const id = signalling.connectionId;
     if (!media || media.closed || (media.boundTo !== null && media.boundTo !== id)) startMedia();
+  }
+  // May open the gate (decidedToPublish) at once, or ask first.
+  recording.applySnapshot(snapshot, { first });
+  if (first) {
     // The room may remember us differently (a reconnect, saved settings): say what's true.
+    reportMediaState();
     const me = state.participants.get(state.you) || {};
-    const mine = {
-      audio_muted: !(local.micOn && local.micTrack !== null),
-      video_off: !(local.cameraOn && !local.errors.video),
-      screen_sharing: state.sharing,
-    };
-    const changed = Object.fromEntries(Object.entries(mine).filter(([key, value]) => Boolean(me[key]) !== value));
-    if (Object.keys(changed).length) sendMediaState(changed);
     if (Boolean(me.hand_raised) !== state.hand) signalling.send({ type: "hand", raised: state.hand });
   }
   scheduleRender();
 }
 
+// What the room should show of our mic and camera; both off while publishing is held.
+function reportMediaState() {
+  const me = { ...(state.participants.get(state.you) || {}), ...reported };
+  const mine = {
+    audio_muted: !(state.publishing && local.micOn && local.micTrack !== null),
+    video_off: !(state.publishing && local.cameraOn && !local.errors.video),
+    screen_sharing: state.sharing,
+  };
+  const changed = Object.fromEntries(Object.entries(mine).filter(([key, value]) => Boolean(me[key]) !== value));
+  if (Object.keys(changed).length) sendMediaState(changed);
+}
+
+// The gate before publishing opens, once per page (recording.js says when and how):
+// "declined" and "later" join with the camera and microphone off and released (they can
+// be turned on later, still unrecorded); "accepted" and "free" publish what was chosen.
+async function decidedToPublish(choice) {
+  if (state.publishing) return;
+  if (choice === "declined" || choice === "later") {
+    await local.release();
+    reflectToggles();
+    ui.announce("You joined with your camera and microphone off");
+  }
+  if (state.out) return;
+  state.publishing = true;
+  if (media) await media.setPublishing(true).catch((error) => console.warn("room: publishing", error));
+  if (state.synced) reportMediaState();
+  scheduleRender();
+}
+
 function startMedia() {
   if (media) media.close();
-  const current = new MediaConnection({ iceServers: state.iceServers, send: (signal) => sendMedia(current, signal), local });
+  const current = new MediaConnection({
+    iceServers: state.iceServers,
+    send: (signal) => sendMedia(current, signal),
+    local,
+    publishing: state.publishing,
+  });
   current.boundTo = null; // the websocket connection its signals went out on
   current.pending = [];
   media = current;
@@ -298,7 +342,7 @@ function flushMedia(connectionId) {
 }
 
 function sendMediaState(change) {
-  if (signalling) signalling.send({ type: "media_state", ...change });
+  if (signalling && signalling.send({ type: "media_state", ...change })) Object.assign(reported, change);
 }
 
 // --- messages from the room --------------------------------------------------------
@@ -307,6 +351,11 @@ function receive(message) {
   switch (message.type) {
     case "media":
       if (media && message.signal) media.handle(message.signal);
+      break;
+    case "recording_started":
+    case "recording_stopped":
+    case "recording_consent":
+      recording.receive(message);
       break;
     case "participant_joined":
     case "participant_updated": {
@@ -360,6 +409,7 @@ function receive(message) {
       showOut({ reason: "removed" });
       break;
     case "error":
+      recording.refused(message);
       // Refusals and closes are explained by the close code that follows; show what
       // answers something the user did.
       if (message.message && (message.in_reply_to || message.code === "rate_limited") && message.in_reply_to !== "heartbeat") {
@@ -571,6 +621,7 @@ function teardown() {
   if (screenTrack) screenTrack.stop();
   local.stop();
   meter.close();
+  recording.close();
 }
 
 const OUT_STATES = {

@@ -10,6 +10,10 @@
 // - Muting the mic and turning the camera off never renegotiate: the mic track is
 //   disabled, the camera's sender gets a null track (and the camera is released).
 // - Screen sharing adds a separate sendonly transceiver named "screen", reused next time.
+// - Publishing can be held back (``publishing: false``): the m-lines are negotiated as
+//   usual, but the mic and camera senders carry no track, so nothing leaves the browser
+//   until setPublishing(true). The room holds it until it knows whether a recording runs
+//   and, if so, what the participant chose (see recording.js).
 // - There is no ICE restart on the server: when the connection fails, the caller starts
 //   over with a fresh RTCPeerConnection (and a fresh server peer).
 
@@ -22,6 +26,8 @@ const CAMERA_CONSTRAINTS = {
 };
 const MIC_CONSTRAINTS = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 const ANSWER_TIMEOUT_MS = 8_000;
+// A "disconnected" peer connection often heals by itself; after this long, start over.
+const DISCONNECTED_GRACE_MS = 5_000;
 
 // Our offers speak the media server's numbering. aiortc writes every m-line of its own
 // offers with its fixed payload types (opus 96, VP8 97, its RTX 98) and header extension
@@ -309,6 +315,16 @@ export class LocalMedia extends EventTarget {
     return this.kinds === null || this.kinds.has(kind);
   }
 
+  // Both devices off and released: the microphone is not merely muted but stopped, so
+  // there is no track to publish until it is turned on again.
+  async release() {
+    await Promise.resolve(this.ready).catch(() => {}); // a capture still starting
+    this.micOn = false;
+    this.cameraOn = false;
+    this.setMicTrack(null);
+    this.setCameraTrack(null);
+  }
+
   stop() {
     this.setMicTrack(null);
     this.setCameraTrack(null);
@@ -318,10 +334,11 @@ export class LocalMedia extends EventTarget {
 // The one RTCPeerConnection to the media server.
 // Events: "remote" (the remote track mapping changed), "state" {state}, "failed".
 export class MediaConnection extends EventTarget {
-  constructor({ iceServers = [], send, local }) {
+  constructor({ iceServers = [], send, local, publishing = true }) {
     super();
     this.send = send;
     this.local = local;
+    this.publishing = publishing; // false: the senders stay empty (see setPublishing)
     this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
     this.makingOffer = false;
     this.offerWanted = false;
@@ -377,14 +394,15 @@ export class MediaConnection extends EventTarget {
     const stream = new MediaStream();
     const mic = this.local.micTrack;
     const camera = this.local.cameraTrack;
+    const held = !this.publishing;
     if (mic || (!this.local.errors.audio && this.local.mayHave("audioinput"))) {
-      this.mic = pc.addTransceiver(mic || "audio", { direction: "sendonly", streams: [stream] });
+      this.mic = pc.addTransceiver((!held && mic) || "audio", { direction: "sendonly", streams: [stream] });
       this.sourceOf.set(this.mic, "mic");
     }
     // The camera's m-line exists from the start when there is a camera, even while it's
     // off, so turning it on later needs no renegotiation.
     if (camera || (!this.local.errors.video && this.local.mayHave("videoinput"))) {
-      this.camera = pc.addTransceiver(camera || "video", { direction: "sendonly", streams: [stream] });
+      this.camera = pc.addTransceiver((!held && camera) || "video", { direction: "sendonly", streams: [stream] });
       this.sourceOf.set(this.camera, "camera");
     }
     if (!this.mic && !this.camera) {
@@ -496,19 +514,30 @@ export class MediaConnection extends EventTarget {
   }
 
   // Swap the mic or camera track: no renegotiation, unless this is the first track of
-  // its kind (the device was missing or blocked when we joined).
+  // its kind (the device was missing or blocked when we joined). While publishing is
+  // held, the sender stays empty (the m-line is still added, ready for later).
   async replaceTrack(kind, track) {
     if (this.closed) return;
+    const sent = this.publishing ? track : null;
     const transceiver = kind === "audio" ? this.mic : this.camera;
     if (transceiver) {
-      await transceiver.sender.replaceTrack(track);
+      if (transceiver.sender.track !== sent) await transceiver.sender.replaceTrack(sent);
       return;
     }
     if (!track) return;
-    const added = this.pc.addTransceiver(track, { direction: "sendonly", streams: [new MediaStream()] });
+    const added = this.pc.addTransceiver(sent || kind, { direction: "sendonly", streams: [new MediaStream()] });
     if (kind === "audio") this.mic = added;
     else this.camera = added;
     this.sourceOf.set(added, kind === "audio" ? "mic" : "camera");
+  }
+
+  // Start (or hold back again) sending the local mic and camera on their m-lines.
+  async setPublishing(on) {
+    this.publishing = on;
+    await Promise.all([
+      this.replaceTrack("audio", this.local.micTrack),
+      this.replaceTrack("video", this.local.cameraTrack),
+    ]);
   }
 
   async shareScreen(track) {

@@ -163,6 +163,8 @@ export class RoomUI {
 
   shortcut(event) {
     if (this.$("[data-view='call']").hidden) return;
+    // A modal dialog (the recording question, a confirmation) has the keyboard.
+    if (this.root.querySelector("dialog[open]")) return;
     const mod = event.ctrlKey || event.metaKey;
     const key = event.key.toLowerCase();
     if (event.key === "Escape" && this.openPanel) {
@@ -349,10 +351,6 @@ export class RoomUI {
       ? "The room is locked: nobody new can ask to join."
       : "When the room is locked, nobody new can ask to join.";
     this.$("[data-host-tools]").hidden = !isHost;
-  }
-
-  setRecording(recording) {
-    this.$("[data-recording-flag]").hidden = !recording;
   }
 
   // --- notices -----------------------------------------------------------------------

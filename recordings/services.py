@@ -1,0 +1,266 @@
+"""Recording lifecycle: start, consent, stop, and handing over to processing.
+
+The room calls these (through ``meetings.room.state``) and then tells the media server
+what to write; the media server never reads the database. Processing is in
+``processing.py``, retention in ``retention.py``, the host's library in ``library.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, connections, transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from accounts.models import User
+from billing.entitlements import entitlements_for
+from meetings.models import Occurrence, ParticipantSession
+from recordings import states
+from recordings.errors import (
+    InvalidTransition,
+    NotRecording,
+    RecordingRunning,
+    RecordingUnavailable,
+    UnknownRecording,
+)
+from recordings.models import ConsentReceipt, Recording
+
+State = Recording.State
+Decision = ConsentReceipt.Decision
+Context = ConsentReceipt.Context
+
+
+@dataclass(frozen=True)
+class Control:
+    """Whether the host's record button works, and if not why and where to upgrade."""
+
+    allowed: bool
+    reason: str | None = None
+    upgrade_url: str | None = None
+
+    def as_message(self) -> dict[str, object]:
+        return {"allowed": self.allowed, "reason": self.reason, "upgrade_url": self.upgrade_url}
+
+
+def _upgrade_url() -> str | None:
+    try:
+        return reverse("billing:plans")
+    except NoReverseMatch:
+        return None
+
+
+def recording_control(*, occurrence: Occurrence) -> Control:
+    meeting = occurrence.meeting
+    if not entitlements_for(meeting.host).recording_allowed:
+        return Control(
+            False,
+            "Your plan doesn't include recording. Upgrade to record meetings.",
+            _upgrade_url(),
+        )
+    if not meeting.recording_allowed:
+        return Control(
+            False, "Recording is turned off for this meeting: allow it in the meeting's settings."
+        )
+    return Control(True)
+
+
+def running_recording(*, occurrence_id: int) -> Recording | None:
+    return Recording.objects.filter(occurrence_id=occurrence_id, state=State.RECORDING).first()
+
+
+def _title(occurrence: Occurrence) -> str:
+    meeting = occurrence.meeting
+    local = timezone.localtime(timezone.now(), ZoneInfo(meeting.time_zone))
+    return f"{meeting.title} ({local:%Y-%m-%d %H:%M})"[:200]
+
+
+@transaction.atomic
+def start_recording(*, occurrence: Occurrence, by: ParticipantSession) -> Recording:
+    """The host starts recording; they are recorded (their own consent receipt)."""
+    if not by.is_host or by.occurrence_id != occurrence.pk:
+        raise RecordingUnavailable("Only the host can start recording.")
+    control = recording_control(occurrence=occurrence)
+    if not control.allowed:
+        raise RecordingUnavailable(control.reason or "Recording isn't available.")
+    meeting = occurrence.meeting
+    try:
+        with transaction.atomic():
+            recording = Recording.objects.create(
+                meeting=meeting,
+                occurrence=occurrence,
+                host=meeting.host,
+                title=_title(occurrence),
+                started_at=timezone.now(),
+                retention_days=entitlements_for(meeting.host).recording_retention_days,
+            )
+    except IntegrityError as exc:  # the unique "one running recording" constraint
+        raise RecordingRunning("This meeting is already being recorded.") from exc
+    _receipt(recording, by, accepted=True, context=Context.STARTED)
+    return recording
+
+
+def _receipt(
+    recording: Recording, session: ParticipantSession, *, accepted: bool, context: str
+) -> ConsentReceipt:
+    return ConsentReceipt.objects.create(
+        recording=recording,
+        session=session,
+        participant_id=session.public_id,
+        display_name=session.display_name,
+        email=session.email,
+        decision=Decision.ACCEPTED if accepted else Decision.DECLINED,
+        context=context,
+        decided_at=timezone.now(),
+    )
+
+
+def record_consent(
+    *, recording_id: str, session: ParticipantSession, accepted: bool
+) -> tuple[Recording, ConsentReceipt]:
+    """A participant's choice about the running recording of their meeting."""
+    recording = Recording.objects.filter(
+        public_id=recording_id, occurrence_id=session.occurrence_id, state=State.RECORDING
+    ).first()
+    if recording is None:
+        raise UnknownRecording("That recording isn't running in this meeting.")
+    asked_before = ConsentReceipt.objects.filter(
+        recording=recording, participant_id=session.public_id
+    ).exists()
+    joined_after = session.admitted_at is not None and session.admitted_at > recording.started_at
+    context = Context.IN_MEETING if asked_before or not joined_after else Context.ON_JOIN
+    return recording, _receipt(recording, session, accepted=accepted, context=context)
+
+
+def consent_of(*, recording: Recording, participant_id: str) -> str | None:
+    """The participant's latest decision about ``recording`` (None: not asked yet)."""
+    return (
+        ConsentReceipt.objects.filter(recording=recording, participant_id=participant_id)
+        .order_by("-decided_at", "-pk")
+        .values_list("decision", flat=True)
+        .first()
+    )
+
+
+def consenting_participants(*, recording: Recording) -> list[str]:
+    """Participant ids whose latest decision is "accepted": the media server records them."""
+    latest: dict[str, str] = {}
+    for participant_id, decision in (
+        ConsentReceipt.objects.filter(recording=recording)
+        .order_by("decided_at", "pk")
+        .values_list("participant_id", "decision")
+    ):
+        latest[str(participant_id)] = decision
+    return sorted(p for p, decision in latest.items() if decision == Decision.ACCEPTED)
+
+
+def stop_recording(*, recording: Recording) -> bool:
+    """Recording -> processing; processing is enqueued after commit. False if already
+    stopped (stopping is idempotent: the host's click and the meeting's end may race)."""
+    now = timezone.now()
+    moved = states.move(
+        recording.pk, source=State.RECORDING, target=State.PROCESSING, stopped_at=now, progress=0
+    )
+    if moved:
+        _enqueue_processing(recording.pk)
+    return moved
+
+
+def stop_recording_by_pk(*, recording_pk: int) -> bool:
+    recording = Recording.objects.filter(pk=recording_pk).first()
+    return recording is not None and stop_recording(recording=recording)
+
+
+def stop_running(*, occurrence_id: int) -> Recording | None:
+    """Stop the occurrence's running recording, if any (meeting ended, room emptied)."""
+    recording = running_recording(occurrence_id=occurrence_id)
+    if recording is not None and stop_recording(recording=recording):
+        return recording
+    return None
+
+
+def require_running(*, occurrence_id: int) -> Recording:
+    recording = running_recording(occurrence_id=occurrence_id)
+    if recording is None:
+        raise NotRecording("Nothing is being recorded.")
+    return recording
+
+
+def retry_processing(*, recording: Recording, by: User) -> Recording:
+    """The host retries a failed recording's processing."""
+    if recording.host_id != by.pk:
+        raise InvalidTransition("Only the recording's host can retry it.")
+    moved = states.move(
+        recording.pk,
+        source=State.FAILED,
+        target=State.PROCESSING,
+        failure_reason="",
+        progress=0,
+        attempts=0,
+        lease_token="",
+        lease_until=None,
+    )
+    if not moved:
+        raise InvalidTransition("Only a failed recording can be processed again.")
+    _enqueue_processing(recording.pk)
+    recording.refresh_from_db()
+    return recording
+
+
+def _enqueue_processing(recording_id: int) -> None:
+    transaction.on_commit(lambda: _dispatch_processing(recording_id))
+
+
+def _dispatch_processing(recording_id: int) -> None:
+    from recordings.tasks import process_recording
+
+    if process_recording.app.conf.task_always_eager and settings.RECORDINGS_PROCESS_IN_THREAD:
+        # The embedded default has no worker: compose beside the server, not inside the
+        # request (or websocket message) that stopped the recording.
+        threading.Thread(
+            target=_process_in_thread, args=(recording_id,), daemon=True, name="recording"
+        ).start()
+        return
+    process_recording.delay(recording_id)
+
+
+def _process_in_thread(recording_id: int) -> None:
+    from recordings.tasks import process_recording
+
+    try:
+        process_recording.apply((recording_id,))
+    finally:
+        connections.close_all()
+
+
+def requeue_stalled(*, stale_after: timedelta) -> list[int]:
+    """Processing recordings nobody is working on (the worker died, the message was lost):
+    enqueue them again. A live worker holds a lease it renews; a duplicate run exits."""
+    now = timezone.now()
+    stalled = list(
+        Recording.objects.filter(state=State.PROCESSING, stopped_at__lt=now - stale_after)
+        .exclude(lease_until__gt=now)
+        .values_list("pk", flat=True)
+    )
+    for recording_id in stalled:
+        _enqueue_processing(recording_id)
+    return stalled
+
+
+def stop_abandoned() -> list[int]:
+    """Stop recordings whose sitting has ended or has nobody in it any more."""
+    stopped = []
+    running = Recording.objects.filter(state=State.RECORDING).select_related("occurrence")
+    for recording in running:
+        occurrence = recording.occurrence
+        ended = occurrence.status not in (Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE)
+        present = ParticipantSession.objects.filter(
+            occurrence=occurrence, state=ParticipantSession.State.ADMITTED
+        ).exists()
+        if (ended or not present) and stop_recording(recording=recording):
+            stopped.append(recording.pk)
+    return stopped
