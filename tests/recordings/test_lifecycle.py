@@ -11,7 +11,6 @@ import time_machine
 from django.utils import timezone
 
 from billing.entitlements import FREE_PLAN
-from meetings import lobby
 from recordings import processing, retention, services, states, storage
 from recordings.errors import (
     InvalidTransition,
