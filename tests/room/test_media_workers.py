@@ -587,3 +587,37 @@ async def wait_until_async(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s: {what} (last: {value!r})")
         await asyncio.sleep(0.05)
+
+
+async def test_a_recording_runs_on_the_worker_that_holds_the_room(
+    workers, web, participants, tmp_path
+):
+    """Recording requests reach the lease holder in order; it writes the consented
+    participant's tracks and closes the journal on stop."""
+    from meetings.media.recorder import read_journal
+
+    workers.start(2)
+    gateway = web()
+    room = GatewayRoom(gateway, "meeting-r")
+    alice, bob = participants(room, "alice"), participants(room, "bob")
+    await asyncio.gather(alice.join(), bob.join())
+    await media_flows(alice, bob)
+
+    directory = tmp_path / "recording-tracks"
+    await gateway.gateway.start_recording(
+        room="meeting-r", recording_id="rec-1", directory=str(directory), consented=["alice"]
+    )
+    await gateway.gateway.recording_consent(
+        room="meeting-r", recording_id="rec-1", peer_id="bob", accepted=False
+    )
+    await asyncio.sleep(1.5)
+    await gateway.gateway.stop_recording(room="meeting-r", recording_id="rec-1")
+    await wait_until(lambda: read_journal(directory).complete, timeout=10, message="stopped")
+
+    journal = read_journal(directory)
+    assert journal.recording == "rec-1"
+    assert sorted((t.peer_id, t.kind) for t in journal.tracks) == [
+        ("alice", "audio"),
+        ("alice", "video"),
+    ]
+    assert all(t.frames > 0 for t in journal.tracks)
