@@ -91,6 +91,8 @@ class TrackFile:
         packet = av.Packet(data)
         packet.pts = packet.dts = pts
         packet.time_base = _MS
+        # Marked keyframes give the WebM cues (a seek index) for video.
+        packet.is_keyframe = self.kind == "audio" or is_vp8_keyframe(data)
         packet.stream = self._stream
         self._container.mux(packet)
         self.frames += 1
