@@ -7,14 +7,15 @@ players only ever ask for one. The file is streamed in blocks, never read whole.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header, http_date, quote_etag
 
 BLOCK_SIZE = 64 * 1024
@@ -60,28 +61,30 @@ def parse_range(header: str, size: int) -> ByteRange | None:
     return ByteRange(start, min(end, size - 1))
 
 
-class _Slice:
-    """A read-only view of `length` bytes of an open file, for FileResponse to stream."""
+class _FileBody:
+    """``length`` bytes of an open file from ``start``, as an async iterator.
+
+    Under ASGI, Django reads a synchronous iterator whole into memory before sending it;
+    an asynchronous one is sent block by block (reads happen in a thread).
+    """
 
     def __init__(self, handle: BinaryIO, start: int, length: int) -> None:
-        handle.seek(start)
         self._handle = handle
-        self._left = length
+        self._start = start
+        self._length = length
 
-    def read(self, size: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        wanted = self._left if size < 0 else min(size, self._left)
-        data = self._handle.read(wanted)
-        self._left -= len(data)
-        return data
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        await asyncio.to_thread(self._handle.seek, self._start)
+        left = self._length
+        while left > 0:
+            block = await asyncio.to_thread(self._handle.read, min(BLOCK_SIZE, left))
+            if not block:
+                return
+            left -= len(block)
+            yield block
 
     def close(self) -> None:
         self._handle.close()
-
-    def __iter__(self) -> Iterator[bytes]:
-        while block := self.read(BLOCK_SIZE):
-            yield block
 
 
 def _etag(stat: os.stat_result) -> str:
@@ -143,9 +146,10 @@ def serve_file(
         handle.close()
         return _plain(status, headers | {"Content-Type": content_type}, length=length)
 
-    # The whole file goes as the real file object, so a server may use sendfile().
-    body = handle if byte_range is None else _Slice(handle, byte_range.start, length)
-    response = FileResponse(body, status=status, content_type=content_type)
+    start = 0 if byte_range is None else byte_range.start
+    response = StreamingHttpResponse(
+        _FileBody(handle, start, length), status=status, content_type=content_type
+    )
     for name, value in headers.items():
         response[name] = value
     response["Content-Length"] = str(length)

@@ -57,7 +57,7 @@ def open_url(recording: Recording) -> str:
 
 
 def body(response) -> bytes:
-    return b"".join(response.streaming_content)
+    return b"".join(response)
 
 
 # --- The service ----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def url(recording: Recording) -> str:
 
 
 def body(response) -> bytes:
-    return b"".join(response.streaming_content)
+    return b"".join(response)
 
 
 # --- parse_range ----------------------------------------------------------------------
@@ -81,7 +81,9 @@ def test_the_whole_file_without_a_range(host_client, recording):
     response = host_client.get(url(recording))
 
     assert response.status_code == 200
-    assert response.streaming  # streamed in blocks, not read into memory
+    # Streamed in blocks, asynchronously: under ASGI Django would read a synchronous
+    # iterator whole into memory first.
+    assert response.streaming and response.is_async
     assert body(response) == MEDIA_BYTES
     assert response["Content-Length"] == str(SIZE)
     assert response["Content-Type"] == "video/mp4"

@@ -47,7 +47,7 @@ def media(link: ShareLink) -> str:
 
 
 def body(response) -> bytes:
-    return b"".join(response.streaming_content)
+    return b"".join(response)
 
 
 # --- Creating and revoking ----------------------------------------------------------------
