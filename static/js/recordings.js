@@ -2,6 +2,8 @@
 // on the share page and a confirmation before deleting for good. Every page works
 // without this file.
 
+import { wireCopyButtons } from "./copy.js";
+
 const POLL_MS = 2000;
 const SLOW_POLL_MS = 10000; // while only "recording": nothing moves until it stops
 const LIVE = new Set(["recording", "processing"]);
@@ -90,32 +92,6 @@ function wireDetail() {
   };
   timer = setTimeout(poll, POLL_MS);
   window.addEventListener("pagehide", () => clearTimeout(timer));
-}
-
-// Copy a read-only link field; if the clipboard is refused, select the text instead.
-function wireCopyButtons() {
-  for (const button of document.querySelectorAll("button[data-copy]")) {
-    const input = document.getElementById(button.dataset.copy);
-    const feedback = document.querySelector(`[data-copy-feedback="${button.dataset.copy}"]`);
-    if (!input) continue;
-    button.hidden = false;
-    const say = (text) => { if (feedback) feedback.textContent = text; };
-    button.addEventListener("click", async () => {
-      try {
-        await navigator.clipboard.writeText(input.value);
-        button.textContent = "Copied";
-        say("The link is on your clipboard.");
-        setTimeout(() => { button.textContent = "Copy"; }, 2000);
-      } catch {
-        input.focus();
-        input.select();
-        say("Press Ctrl+C (or ⌘C) to copy the selected link.");
-      }
-    });
-  }
-  for (const input of document.querySelectorAll("input[data-copy-source]")) {
-    input.addEventListener("focus", () => input.select());
-  }
 }
 
 // Forms marked data-confirm ask before they submit (deleting for good can't be undone).
