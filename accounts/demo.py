@@ -57,8 +57,9 @@ def ensure_demo_meeting(host: User) -> Meeting:
     return services.schedule_meeting(
         host=host,
         title=DEMO_MEETING_TITLE,
-        agenda="A tour of scheduling, the lobby and the attendance report.",
+        agenda="A tour of scheduling, the lobby, recording and the attendance report.",
         schedule=Schedule(
             time_zone=zone, starts_on=tomorrow, start_time=time(10, 0), duration_minutes=30
         ),
+        recording_allowed=True,  # so the walkthrough can show recording and consent
     )

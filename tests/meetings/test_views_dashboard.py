@@ -133,6 +133,7 @@ def test_the_demo_data_books_one_meeting_tomorrow_however_often_it_loads(db):
     local = meeting.occurrences.get().starts_at.astimezone(ZoneInfo(meeting.host.time_zone))
     today = datetime.now(UTC).astimezone(ZoneInfo(meeting.host.time_zone)).date()
     assert local.date() == today + timedelta(days=1)
+    assert meeting.recording_allowed  # the walkthrough can show recording
     link = f"/j/{meeting.join_token}/"
     assert link in first.getvalue() and link in second.getvalue()
     assert meeting.passcode in second.getvalue()

@@ -16,6 +16,7 @@ from typing import Any
 import av
 import factory
 import numpy as np
+from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from recordings import storage
@@ -134,3 +135,12 @@ class ConsentReceiptFactory(factory.django.DjangoModelFactory):
     decision = ConsentReceipt.Decision.ACCEPTED
     context = ConsentReceipt.Context.IN_MEETING
     decided_at = factory.LazyFunction(timezone.now)
+
+
+def streamed_body(response: Any) -> bytes:
+    """A media response's bytes, read as an ASGI server reads them (it streams async)."""
+
+    async def read() -> bytes:
+        return b"".join([chunk async for chunk in response.streaming_content])
+
+    return async_to_sync(read)()

@@ -21,6 +21,7 @@ from tests.recordings.factories import (
     ConsentReceiptFactory,
     RecordingFactory,
     processing,
+    streamed_body,
 )
 
 PURPOSE = "Checking lip sync after the recorder upgrade"
@@ -57,7 +58,7 @@ def open_url(recording: Recording) -> str:
 
 
 def body(response) -> bytes:
-    return b"".join(response)
+    return streamed_body(response)
 
 
 # --- The service ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from recordings import media, storage
 from recordings.models import Recording
-from tests.recordings.factories import MEDIA_BYTES, RecordingFactory, processing
+from tests.recordings.factories import MEDIA_BYTES, RecordingFactory, processing, streamed_body
 
 SIZE = len(MEDIA_BYTES)
 
@@ -31,7 +31,7 @@ def url(recording: Recording) -> str:
 
 
 def body(response) -> bytes:
-    return b"".join(response)
+    return streamed_body(response)
 
 
 # --- parse_range ----------------------------------------------------------------------

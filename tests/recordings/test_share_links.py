@@ -13,7 +13,7 @@ from recordings import library, selectors
 from recordings.library import LibraryError
 from recordings.models import Recording, ShareLink
 from tests.factories import UserFactory
-from tests.recordings.factories import MEDIA_BYTES, RecordingFactory, processing
+from tests.recordings.factories import MEDIA_BYTES, RecordingFactory, processing, streamed_body
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +47,7 @@ def media(link: ShareLink) -> str:
 
 
 def body(response) -> bytes:
-    return b"".join(response)
+    return streamed_body(response)
 
 
 # --- Creating and revoking ----------------------------------------------------------------
