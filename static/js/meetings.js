@@ -1,7 +1,7 @@
 // Meeting pages: copy buttons, the repeat fields, local times, the lobby's status poll
 // and the host's self-refreshing lobby list. Every page works without this file.
 
-import { wireCopyButtons } from "./copy.js";
+import { showLocalTimes, wireCopyButtons } from "./page.js";
 
 const POLL_MS = 3000;
 
@@ -15,26 +15,6 @@ function wireHiddenBlocks() {
     const update = () => { block.hidden = select.value === value && !hasError; };
     select.addEventListener("change", update);
     update();
-  }
-}
-
-// Show times marked data-local-time in the browser's own zone, keeping the server's text
-// as a tooltip.
-function showLocalTimes() {
-  let format;
-  try {
-    format = new Intl.DateTimeFormat(undefined, {
-      weekday: "long", day: "numeric", month: "long", year: "numeric",
-      hour: "2-digit", minute: "2-digit", timeZoneName: "short",
-    });
-  } catch {
-    return;
-  }
-  for (const node of document.querySelectorAll("time[data-local-time]")) {
-    const when = new Date(node.getAttribute("datetime"));
-    if (Number.isNaN(when.getTime())) continue;
-    node.title = node.textContent.trim();
-    node.textContent = format.format(when);
   }
 }
 

@@ -2,7 +2,7 @@
 // on the share page and a confirmation before deleting for good. Every page works
 // without this file.
 
-import { wireCopyButtons } from "./copy.js";
+import { showLocalTimes, wireCopyButtons } from "./page.js";
 
 const POLL_MS = 2000;
 const SLOW_POLL_MS = 10000; // while only "recording": nothing moves until it stops
@@ -102,28 +102,8 @@ function wireConfirmations() {
   });
 }
 
-// Times marked data-local-time, shown in the viewer's own zone (the share page's visitor
-// may have no account to take a zone from).
-function showLocalTimes() {
-  let format;
-  try {
-    format = new Intl.DateTimeFormat(undefined, {
-      weekday: "short", day: "numeric", month: "short", year: "numeric",
-      hour: "2-digit", minute: "2-digit", timeZoneName: "short",
-    });
-  } catch {
-    return;
-  }
-  for (const node of document.querySelectorAll("time[data-local-time]")) {
-    const when = new Date(node.getAttribute("datetime"));
-    if (Number.isNaN(when.getTime())) continue;
-    node.title = node.textContent.trim();
-    node.textContent = format.format(when);
-  }
-}
-
 wireLibrary();
 wireDetail();
 wireCopyButtons();
 wireConfirmations();
-showLocalTimes();
+showLocalTimes({ month: "short", weekday: "short" });

@@ -249,3 +249,12 @@ class Client:
 
 def time_base(rate: int) -> fractions.Fraction:
     return fractions.Fraction(1, rate)
+
+
+async def join(room: MediaRoom, *names: str, **kwargs: Any) -> list[Client]:
+    """Clients for ``names``, joined one after another (closed by the ``room`` fixture)."""
+    clients = [Client(room, name, **kwargs) for name in names]
+    room.test_clients.extend(clients)  # type: ignore[attr-defined]
+    for client in clients:
+        await client.join()
+    return clients

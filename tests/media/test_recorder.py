@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import av
 import pytest
@@ -13,33 +11,12 @@ import pytest
 from meetings.media.recorder import read_journal, vp8_dimensions
 from meetings.media.sfu import MediaRoom
 
-from . import Client, use_loopback_ice, wait_until
+from . import Client, join, use_loopback_ice, wait_until
 
 
 @pytest.fixture(autouse=True)
 def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     use_loopback_ice(monkeypatch)
-
-
-@pytest.fixture
-async def room() -> AsyncIterator[MediaRoom]:
-    media_room = MediaRoom("rec-room")
-    clients: list[Client] = []
-    media_room.test_clients = clients  # type: ignore[attr-defined]
-    try:
-        yield media_room
-    finally:
-        await media_room.close()
-        for client in clients:
-            await client.close()
-
-
-async def join(room: MediaRoom, *names: str, **kwargs: Any) -> list[Client]:
-    clients = [Client(room, name, **kwargs) for name in names]
-    room.test_clients.extend(clients)  # type: ignore[attr-defined]
-    for client in clients:
-        await client.join()
-    return clients
 
 
 async def flowing(room: MediaRoom, *clients: Client) -> None:

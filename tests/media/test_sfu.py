@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from aiortc.codecs.vpx import Vp8Decoder
 from meetings.media import aiortc_tap
 from meetings.media.sfu import MediaRoom, SignalError
 
-from . import Client, SyntheticVideoTrack, use_loopback_ice, wait_until
+from . import SyntheticVideoTrack, join, use_loopback_ice, wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -43,27 +42,6 @@ def problems(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     logging.getLogger().addHandler(handler)
     yield records
     logging.getLogger().removeHandler(handler)
-
-
-@pytest.fixture
-async def room() -> AsyncIterator[MediaRoom]:
-    media_room = MediaRoom("test-room")
-    clients: list[Client] = []
-    media_room.test_clients = clients  # type: ignore[attr-defined]
-    try:
-        yield media_room
-    finally:
-        await media_room.close()
-        for client in clients:
-            await client.close()
-
-
-async def join(room: MediaRoom, *names: str, **kwargs: Any) -> list[Client]:
-    clients = [Client(room, name, **kwargs) for name in names]
-    room.test_clients.extend(clients)  # type: ignore[attr-defined]
-    for client in clients:
-        await client.join()
-    return clients
 
 
 def describe(records: list[logging.LogRecord]) -> str:

@@ -1,4 +1,4 @@
-// Copy buttons for read-only link fields (meeting links, recording share links).
+// Small page helpers shared by the meeting and recording pages.
 
 // Copy a read-only link field; if the clipboard is refused, select the text instead.
 export function wireCopyButtons() {
@@ -23,5 +23,25 @@ export function wireCopyButtons() {
   }
   for (const input of document.querySelectorAll("input[data-copy-source]")) {
     input.addEventListener("focus", () => input.select());
+  }
+}
+
+// Show times marked data-local-time in the viewer's own zone (a share-page visitor may
+// have no account to take a zone from), keeping the server's text as a tooltip.
+export function showLocalTimes({ month = "long", weekday = "long" } = {}) {
+  let format;
+  try {
+    format = new Intl.DateTimeFormat(undefined, {
+      weekday, day: "numeric", month, year: "numeric",
+      hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+    });
+  } catch {
+    return;
+  }
+  for (const node of document.querySelectorAll("time[data-local-time]")) {
+    const when = new Date(node.getAttribute("datetime"));
+    if (Number.isNaN(when.getTime())) continue;
+    node.title = node.textContent.trim();
+    node.textContent = format.format(when);
   }
 }
