@@ -223,6 +223,13 @@ def test_a_guest_joining_a_recorded_meeting_can_join_unrecorded_with_nothing_pub
     )
     expect(banner(gus)).to_contain_text("You're not being recorded.")
     assert decisions_of(ids["Gus Guest"]) == [("declined", "on_join")]
+
+    # The host stops; processing (eager here) is over before the next test's pages load.
+    record_button(host_page).click()
+    expect(banner(host_page)).to_be_hidden(timeout=30_000)
+    assert not Recording.objects.filter(
+        meeting=meeting, state__in=[Recording.State.RECORDING, Recording.State.PROCESSING]
+    ).exists()
     assert violations == []
 
 
