@@ -5,7 +5,9 @@ from accounts.models import User
 PRIVACY_ADMIN = "privacy_admin"
 FINANCE = "finance"
 QUALITY_ASSURANCE = "quality_assurance"  # may open recordings whose host allowed QA use
-ALL_ROLES = (PRIVACY_ADMIN, FINANCE, QUALITY_ASSURANCE)
+SUPPORT = "support"  # answers the contact form's tickets
+MARKETING = "marketing"  # writes and sends the newsletter
+ALL_ROLES = (PRIVACY_ADMIN, FINANCE, QUALITY_ASSURANCE, SUPPORT, MARKETING)
 
 
 def has_role(user: User, role: str) -> bool:

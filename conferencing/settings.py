@@ -6,6 +6,7 @@ SQLite under var/, the in-memory channel layer, eager Celery, email on the conso
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "recordings",
     "billing",
     "privacy",
+    "support",
 ]
 
 MIDDLEWARE = [
@@ -234,7 +236,15 @@ COMPANY_POSTAL_ADDRESS = env.str(
 
 # Where privacy questions and California "Shine the Light" requests are sent.
 PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default="privacy@example.com")
-POLICY_EFFECTIVE_DATE = "2026-11-28"
+
+# --- Privacy: cookies, newsletter -------------------------------------------
+# Scripts of other companies (analytics, marketing), loaded only after consent to their
+# category: a JSON list of {"provider", "category", "src", "cookies": [{"name",
+# "purpose", "lifetime"}]}. None by default: the product itself loads no such script.
+THIRD_PARTY_SCRIPTS = env.json("THIRD_PARTY_SCRIPTS", default=[])
+# Newsletter sending: this many messages per batch, one batch every so many seconds.
+NEWSLETTER_BATCH_SIZE = env.int("NEWSLETTER_BATCH_SIZE", default=200)
+NEWSLETTER_BATCH_INTERVAL_SECONDS = env.int("NEWSLETTER_BATCH_INTERVAL_SECONDS", default=60)
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -312,10 +322,16 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Flash messages live in the session, so they set no cookie of their own.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Consented third-party scripts may load from their own origins, and from nowhere else.
+_THIRD_PARTY_SCRIPT_ORIGINS = sorted(
+    {"{0.scheme}://{0.netloc}".format(urlsplit(s["src"])) for s in THIRD_PARTY_SCRIPTS}
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        "script-src": ["'self'", *_THIRD_PARTY_SCRIPT_ORIGINS],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:", "blob:"],
         "media-src": ["'self'", "blob:"],

@@ -10,3 +10,4 @@ urlpatterns = [
     path("email-preferences/", views.email_preferences, name="email_preferences"),
     path("staff/suppressions/", views.suppression_console, name="staff_suppressions"),
 ]
+# Each area of privacy adds its routes below, from its own package's urls module.

@@ -1,6 +1,6 @@
 from django.db import models
 
-from .email_categories import Category
+from ..email_categories import Category
 
 
 class EmailPreference(models.Model):
@@ -15,6 +15,7 @@ class EmailPreference(models.Model):
         PREFERENCES = "preferences", "Preferences page"
         UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link in an email"
         ONE_CLICK = "one_click", "One-click unsubscribe (RFC 8058)"
+        DOUBLE_OPT_IN = "double_opt_in", "Newsletter sign-up, confirmed by email"
         STAFF = "staff", "Staff"
 
     email = models.EmailField(max_length=254)
@@ -67,35 +68,23 @@ class OutgoingEmail(models.Model):
         return f"{self.category} to {self.to}: {self.subject}"
 
 
-class AuditEntry(models.Model):
-    """One access to or change of someone's personal data, chained by hash (see audit.py)."""
+class EmailConsentEvent(models.Model):
+    """The consent log: every subscribe and unsubscribe, append-only, with its source.
 
+    `EmailPreference` holds the current choice the mailer checks; this holds the history
+    that shows when and how each choice was made.
+    """
+
+    email = models.EmailField(max_length=254)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    subscribed = models.BooleanField()
+    source = models.CharField(max_length=32, choices=EmailPreference.Source.choices)
     at = models.DateTimeField()
-    actor = models.ForeignKey(
-        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    actor_label = models.CharField(max_length=254)  # who it was, kept if the account goes
-    action = models.CharField(max_length=64)
-    target_type = models.CharField(max_length=64)
-    target_id = models.CharField(max_length=64)
-    purpose = models.TextField()
-    details = models.JSONField(default=dict, blank=True)
-    previous_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
-        ordering = ["pk"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["email", "-at"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
-
-
-class AuditHead(models.Model):
-    """The chain's last hash: one row, locked by every writer so entries never fork."""
-
-    last_hash = models.CharField(max_length=64)
-    entries = models.PositiveBigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"audit head after {self.entries} entries"
+        state = "subscribed" if self.subscribed else "unsubscribed"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.email} {self.category} {state}"

@@ -1,0 +1,26 @@
+"""Privacy's tables, one module per concept."""
+
+from .audit import AuditEntry, AuditHead
+from .consent import CookieConsent, SaleSharingOptOut
+from .email import EmailConsentEvent, EmailPreference, OutgoingEmail
+from .newsletter import Newsletter, NewsletterDelivery, NewsletterSignup
+from .policy import PolicyAcknowledgement, PolicyAnnouncement, PolicyDocument, PolicyNotice
+from .third_parties import ThirdParty
+
+__all__ = [
+    "AuditEntry",
+    "AuditHead",
+    "CookieConsent",
+    "EmailConsentEvent",
+    "EmailPreference",
+    "Newsletter",
+    "NewsletterDelivery",
+    "NewsletterSignup",
+    "OutgoingEmail",
+    "PolicyAcknowledgement",
+    "PolicyAnnouncement",
+    "PolicyDocument",
+    "PolicyNotice",
+    "SaleSharingOptOut",
+    "ThirdParty",
+]
