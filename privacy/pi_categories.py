@@ -32,8 +32,12 @@ class PersonalInfoCategory(models.TextChoices):
     BANK_ACCOUNT = "bank_account", "Bank account number"
     CREDIT_CARD = "credit_card", "Credit card number"
     DEBIT_CARD = "debit_card", "Debit card number"
-    ACCOUNT_BALANCE = "account_balance", "Bank or investment account, debit card, or credit card balance"
+    ACCOUNT_BALANCE = (
+        "account_balance",
+        ("Bank or investment account, debit card, or credit card balance"),
+    )
     PAYMENT_HISTORY = "payment_history", "Payment history"
-    CREDITWORTHINESS = "creditworthiness", (
-        "Information about creditworthiness, assets, income, or liabilities"
+    CREDITWORTHINESS = (
+        "creditworthiness",
+        ("Information about creditworthiness, assets, income, or liabilities"),
     )

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +9,7 @@ from accounts.roles import PRIVACY_ADMIN
 from accounts.staff import role_required
 
 from . import selectors, services
-from .email_categories import SUBSCRIPTIONS, Category
+from .email_categories import Category
 from .forms import EmailPreferencesForm
 from .tokens import BadToken, read_unsubscribe_token
 
@@ -51,19 +50,6 @@ def email_preferences(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your email preferences are saved.")
         return redirect("privacy:email_preferences")
     return render(request, "privacy/email_preferences.html", {"form": form})
-
-
-def policy(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "privacy/policy.html",
-        {
-            "contact_email": settings.PRIVACY_CONTACT_EMAIL,
-            "postal_address": settings.COMPANY_POSTAL_ADDRESS,
-            "effective_date": settings.POLICY_EFFECTIVE_DATE,
-            "subscriptions": SUBSCRIPTIONS,
-        },
-    )
 
 
 @role_required(PRIVACY_ADMIN)

@@ -1,0 +1,1 @@
+"""The privacy and cookie policies: versions, rendering and change notices."""
