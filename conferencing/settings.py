@@ -237,6 +237,9 @@ COMPANY_POSTAL_ADDRESS = env.str(
 # Where privacy questions and California "Shine the Light" requests are sent.
 PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default="privacy@example.com")
 
+# Keys the hash that names people without an account in the disclosure ledger.
+PRIVACY_SUBJECT_KEY = env.str("PRIVACY_SUBJECT_KEY", default=SECRET_KEY)
+
 # --- Privacy: cookies, newsletter -------------------------------------------
 # Scripts of other companies (analytics, marketing), loaded only after consent to their
 # category: a JSON list of {"provider", "category", "src", "cookies": [{"name",

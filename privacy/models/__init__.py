@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry, AuditHead
 from .consent import CookieConsent, SaleSharingOptOut
+from .disclosures import Disclosure
 from .email import EmailConsentEvent, EmailPreference, OutgoingEmail
 from .newsletter import Newsletter, NewsletterDelivery, NewsletterSignup
 from .policy import PolicyAcknowledgement, PolicyAnnouncement, PolicyDocument, PolicyNotice
@@ -11,6 +12,7 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "CookieConsent",
+    "Disclosure",
     "EmailConsentEvent",
     "EmailPreference",
     "Newsletter",
