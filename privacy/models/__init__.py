@@ -6,6 +6,7 @@ from .disclosures import Disclosure
 from .email import EmailConsentEvent, EmailPreference, OutgoingEmail
 from .newsletter import Newsletter, NewsletterDelivery, NewsletterSignup
 from .policy import PolicyAcknowledgement, PolicyAnnouncement, PolicyDocument, PolicyNotice
+from .requests import PrivacyRequest, PrivacyRequestEvent, ShineTheLightNotice
 from .third_parties import ThirdParty
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "PolicyAnnouncement",
     "PolicyDocument",
     "PolicyNotice",
+    "PrivacyRequest",
+    "PrivacyRequestEvent",
     "SaleSharingOptOut",
+    "ShineTheLightNotice",
     "ThirdParty",
 ]
