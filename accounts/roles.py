@@ -1,5 +1,7 @@
 """Staff roles are Django groups; their names live here and in the data migration."""
 
+from django.db.models import Q, QuerySet
+
 from accounts.models import User
 
 PRIVACY_ADMIN = "privacy_admin"
@@ -24,3 +26,10 @@ def roles_of(user: User) -> set[str]:
     if user.is_superuser:
         return set(ALL_ROLES)
     return set(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
+
+
+def holders_of(role: str) -> QuerySet[User]:
+    """Active accounts that hold `role` (superusers hold every role)."""
+    return User.objects.filter(
+        Q(groups__name=role) | Q(is_superuser=True), is_active=True, deleted_at__isnull=True
+    ).distinct()

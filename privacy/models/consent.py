@@ -46,6 +46,7 @@ class SaleSharingOptOut(models.Model):
     class Source(models.TextChoices):
         GPC = "gpc", "Global Privacy Control signal"
         SETTINGS = "settings", "Privacy settings"
+        REQUEST = "request", "Opt-out request"
 
     user = models.OneToOneField(
         "accounts.User", on_delete=models.CASCADE, related_name="sale_sharing_opt_out"

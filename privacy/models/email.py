@@ -55,6 +55,8 @@ class OutgoingEmail(models.Model):
     # An iCalendar invitation (iTIP), sent both inline and as invite.ics.
     calendar = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # Once sent, blank the address too: the last message to someone whose data was erased.
+    forget_recipient = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

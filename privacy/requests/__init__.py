@@ -1,0 +1,1 @@
+"""California privacy requests: intake, clocks, answers, export and erasure."""

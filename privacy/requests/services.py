@@ -1,0 +1,401 @@
+"""Every write to privacy requests: intake, verification, steps, answers.
+
+Each step appends to the request's history and to the audit log, and moves the request
+only through states.py. Emails to the requester are transactional: they are the answer
+the law requires, so no preference can stop them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from privacy import audit
+from privacy.disclosures import subject_key as make_subject_key
+from privacy.email_categories import Category
+from privacy.mailer import send_email
+from privacy.models import (
+    PrivacyRequest,
+    PrivacyRequestEvent,
+    SaleSharingOptOut,
+    ShineTheLightNotice,
+)
+
+from . import clocks, exports, states
+from .shine_the_light import compose_notice
+from .tokens import BadToken, make_verification_token, read_verification_token
+
+if TYPE_CHECKING:
+    from privacy.subjects import ErasureLine, Subject
+
+Kind = PrivacyRequest.Kind
+State = PrivacyRequest.State
+
+
+class RequestError(Exception):
+    """A step that cannot be taken; the message is shown to whoever asked."""
+
+
+def record_event(
+    request: PrivacyRequest, *, action: str, actor: User | None = None, note: str = ""
+) -> None:
+    PrivacyRequestEvent.objects.create(
+        request=request,
+        at=timezone.now(),
+        actor=actor,
+        actor_label=actor.email if actor is not None else "system",
+        action=action,
+        note=note,
+    )
+    audit.record(
+        actor=actor,
+        action=f"privacy_request.{action}",
+        target_type="privacy_request",
+        target_id=request.reference,
+        purpose="answer a California privacy request",
+        details={"kind": request.kind},
+    )
+
+
+def _email_requester(request: PrivacyRequest, *, template: str, subject: str, **extra: Any) -> None:
+    context = {
+        "request": request,
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+        "contact_email": settings.PRIVACY_CONTACT_EMAIL,
+        **extra,
+    }
+    send_email(
+        to=request.email,
+        subject=f"{subject} [{request.reference}]",
+        text=render_to_string(f"privacy/requests/email/{template}.txt", context),
+        category=Category.TRANSACTIONAL,
+    )
+
+
+@transaction.atomic
+def submit(
+    *,
+    kind: str,
+    channel: str,
+    name: str,
+    email: str,
+    california_resident: bool,
+    postal_address: str = "",
+    user: User | None = None,
+    verified: bool = False,
+    received_at: datetime | None = None,
+    details: dict[str, Any] | None = None,
+    actor: User | None = None,
+) -> PrivacyRequest:
+    """Take in a request. Unverified ones get a magic link; their clock runs from receipt."""
+    kind, channel = Kind(kind), PrivacyRequest.Channel(channel)
+    if kind == Kind.SHINE_THE_LIGHT and not california_resident:
+        raise RequestError("The California Privacy Rights Notice is for California residents.")
+    received_at = received_at or timezone.now()
+    due = clocks.deadlines_for(kind, channel, received_at.date())
+    now = timezone.now()
+    request = PrivacyRequest.objects.create(
+        kind=kind,
+        state=State.RECEIVED if verified else State.UNVERIFIED,
+        channel=channel,
+        name=name.strip(),
+        email=email.strip().lower(),
+        subject_key=make_subject_key(email),
+        postal_address=postal_address.strip(),
+        california_resident=california_resident,
+        user=user,
+        received_at=received_at,
+        verified_at=now if verified else None,
+        due_on=due.due_on,
+        clock=due.clock.name,
+        confirm_due_on=due.confirm_due_on,
+        # The email below confirms receipt, so the 10-business-day clock is met at once.
+        confirmed_at=now,
+        details=details or {},
+    )
+    record_event(request, action="received", actor=actor, note=f"Channel: {channel.label}")
+    if verified:
+        _email_requester(request, template="received", subject="We received your request")
+        _after_verification(request)
+    else:
+        token = make_verification_token(request_id=request.pk, email=request.email)
+        link = settings.SITE_URL + reverse("privacy:request_verify", args=[token])
+        _email_requester(
+            request, template="verify", subject="Confirm your privacy request", link=link
+        )
+    return request
+
+
+@transaction.atomic
+def verify(*, token: str) -> PrivacyRequest:
+    try:
+        request_id, email = read_verification_token(token)
+    except BadToken as exc:
+        raise RequestError(str(exc)) from exc
+    request = PrivacyRequest.objects.filter(pk=request_id, email=email).first()
+    if request is None:
+        raise RequestError("This link is not valid.")
+    if request.state != State.UNVERIFIED:
+        return request  # a second click changes nothing
+    if not states.move_from(
+        request.pk, current=State.UNVERIFIED, to=State.RECEIVED, verified_at=timezone.now()
+    ):
+        request.refresh_from_db()
+        return request
+    request.refresh_from_db()
+    record_event(request, action="verified", note="The requester confirmed their email.")
+    _after_verification(request)
+    return request
+
+
+def _after_verification(request: PrivacyRequest) -> None:
+    """Start whatever needs no one's judgement; the rest waits in the staff queue."""
+    from . import tasks
+
+    if request.kind == Kind.SHINE_THE_LIGHT:
+        transaction.on_commit(lambda: tasks.answer_shine_the_light.delay(request.pk))
+    elif request.kind == Kind.ACCESS:
+        transaction.on_commit(lambda: tasks.build_access_export.delay(request.pk))
+    elif request.kind in clocks.OPT_OUT_KINDS:
+        _apply_opt_out(request)
+
+
+def _apply_opt_out(request: PrivacyRequest) -> None:
+    if request.kind == Kind.OPT_OUT and request.user is not None:
+        SaleSharingOptOut.objects.get_or_create(
+            user=request.user,
+            defaults={"source": SaleSharingOptOut.Source.REQUEST, "opted_out_at": timezone.now()},
+        )
+    if request.kind == Kind.OPT_OUT:
+        outcome = render_to_string(
+            "privacy/requests/outcomes/opt_out.txt", {"has_account": request.user is not None}
+        )
+    else:
+        outcome = render_to_string("privacy/requests/outcomes/limit.txt")
+    complete(request=request, outcome=outcome.strip(), actor=None)
+
+
+def complete(
+    *, request: PrivacyRequest, outcome: str, actor: User | None, notify: bool = True
+) -> PrivacyRequest:
+    """Close the request as done; `notify=False` when the answer went out by its own email."""
+    if not states.move(request.pk, to=State.COMPLETED, outcome=outcome):
+        raise RequestError("This request is already closed.")
+    request.refresh_from_db()
+    record_event(request, action="completed", actor=actor, note=outcome)
+    if notify:
+        _email_requester(request, template="completed", subject="Your privacy request is answered")
+    return request
+
+
+def deny(*, request: PrivacyRequest, reason: str, actor: User) -> PrivacyRequest:
+    if not reason.strip():
+        raise RequestError("Say why the request is denied; the requester is told.")
+    if not states.move(request.pk, to=State.DENIED, outcome=reason.strip()):
+        raise RequestError("This request is already closed.")
+    request.refresh_from_db()
+    record_event(request, action="denied", actor=actor, note=reason)
+    _email_requester(request, template="denied", subject="About your privacy request")
+    return request
+
+
+def extend(*, request: PrivacyRequest, reason: str, actor: User) -> PrivacyRequest:
+    """The one 45-day extension the CCPA allows, told to the requester with its reason."""
+    if request.kind not in clocks.RESPONSE_KINDS:
+        raise RequestError("Only access, deletion and correction requests can be extended.")
+    if not reason.strip():
+        raise RequestError("Give the reason for the extension; the requester is told.")
+    new_due = clocks.extended_due(request.received_at.date())
+    updated = PrivacyRequest.objects.filter(
+        pk=request.pk, state__in=states.OPEN, extended_at__isnull=True
+    ).update(due_on=new_due, extended_at=timezone.now(), extension_reason=reason.strip())
+    if not updated:
+        raise RequestError("This request was already extended once, or is closed.")
+    request.refresh_from_db()
+    record_event(request, action="extended", actor=actor, note=reason)
+    _email_requester(request, template="extended", subject="We need more time for your request")
+    return request
+
+
+def start(*, request: PrivacyRequest, actor: User | None) -> bool:
+    moved = states.move_from(request.pk, current=State.RECEIVED, to=State.IN_PROGRESS)
+    if moved:
+        request.refresh_from_db()
+        record_event(request, action="started", actor=actor)
+    return moved
+
+
+@transaction.atomic
+def answer_shine_the_light(*, request: PrivacyRequest) -> PrivacyRequest:
+    """Send this year's notice, or, for a second request in a year, a copy of the first."""
+    if request.state not in (State.RECEIVED, State.IN_PROGRESS):
+        return request
+    year = request.received_at.year
+    existing = ShineTheLightNotice.objects.filter(
+        customer_key=request.subject_key, request_year=year
+    ).first()
+    if existing is None:
+        content = compose_notice(
+            name=request.name,
+            user_id=request.user_id,
+            subject_key=request.subject_key,
+            request_year=year,
+        )
+        try:
+            with transaction.atomic():
+                notice = ShineTheLightNotice.objects.create(
+                    request=request,
+                    customer_key=request.subject_key,
+                    request_year=year,
+                    covered_year=content.covered_year,
+                    categories=content.categories,
+                    third_parties=content.third_parties,
+                    text=content.text,
+                    created_at=timezone.now(),
+                    delivered_at=timezone.now(),
+                )
+        except IntegrityError:
+            existing = ShineTheLightNotice.objects.get(
+                customer_key=request.subject_key, request_year=year
+            )
+    if existing is not None:
+        outcome = (
+            f"You already asked this year (request {existing.request.reference}, "
+            f"answered {existing.created_at:%d %B %Y}). The notice is once per calendar "
+            "year; a copy of it is in this email."
+        )
+        _email_requester(
+            request,
+            template="notice",
+            subject="Your California Privacy Rights Notice (copy)",
+            notice=existing,
+            repeat=True,
+        )
+        return complete(request=request, outcome=outcome, actor=None, notify=False)
+    _email_requester(
+        request,
+        template="notice",
+        subject="Your California Privacy Rights Notice",
+        notice=notice,
+        repeat=False,
+    )
+    return complete(
+        request=request,
+        outcome=f"The notice for {notice.covered_year} was sent by email.",
+        actor=None,
+        notify=False,
+    )
+
+
+def run_access_export(*, request: PrivacyRequest) -> PrivacyRequest:
+    """Build the person's ZIP with a live progress figure, then send the download link."""
+    from .export_zip import build_export_zip
+
+    if request.state == State.RECEIVED:
+        start(request=request, actor=None)
+        request.refresh_from_db()
+    if request.state != State.IN_PROGRESS:
+        return request
+    subject = _subject_of(request)
+    name = exports.new_export_name(request)
+    destination = Path(settings.PRIVACY_EXPORTS_ROOT) / name
+    destination.parent.mkdir(parents=True, exist_ok=True)
+
+    def progress(percent: int) -> None:
+        PrivacyRequest.objects.filter(pk=request.pk).update(progress=min(percent, 99))
+
+    build_export_zip(subject, destination=destination, progress=progress)
+    expires = timezone.now() + timedelta(days=settings.PRIVACY_EXPORT_LINK_DAYS)
+    PrivacyRequest.objects.filter(pk=request.pk).update(
+        export_file=name, export_expires_at=expires, progress=100
+    )
+    request.refresh_from_db()
+    link = settings.SITE_URL + reverse(
+        "privacy:request_download", args=[exports.make_download_token(request)]
+    )
+    _email_requester(
+        request, template="export_ready", subject="Your data is ready", link=link, expires=expires
+    )
+    return complete(
+        request=request,
+        outcome=f"A copy of your data was sent as a download link, valid until {expires:%d %B %Y}.",
+        actor=None,
+        notify=False,
+    )
+
+
+def record_download(*, request: PrivacyRequest, actor: User | None) -> None:
+    record_event(request, action="export_downloaded", actor=actor)
+
+
+def _subject_of(request: PrivacyRequest) -> Subject:
+    from privacy.subjects import Subject
+
+    return Subject.for_user(request.user) if request.user else Subject.for_email(request.email)
+
+
+def erasure_preview(*, request: PrivacyRequest) -> list[ErasureLine]:
+    """What a deletion would do, app by app, without changing anything (the dry run)."""
+    from .data_map import erase_person
+
+    return erase_person(_subject_of(request), dry_run=True)
+
+
+def erase(*, request: PrivacyRequest, actor: User) -> list[ErasureLine]:
+    """Carry out a verified deletion request after staff have read the dry run."""
+    from .data_map import erase_person
+
+    if request.kind != Kind.DELETE:
+        raise RequestError("Only a deletion request erases data.")
+    if request.state == State.RECEIVED:
+        start(request=request, actor=actor)
+        request.refresh_from_db()
+    if request.state != State.IN_PROGRESS:
+        raise RequestError("This request is not open for deletion.")
+    lines = erase_person(_subject_of(request), dry_run=False)
+    kept = [line for line in lines if line.action == "kept"]
+    outcome = "We deleted your personal information."
+    if kept:
+        outcome += " We kept, as the law requires or allows:\n" + "\n".join(
+            f"- {line.what} ({line.count}): {line.reason}" for line in kept
+        )
+    complete(request=request, outcome=outcome, actor=actor)
+    scrub_requester(request=request)
+    return lines
+
+
+def scrub_requester(*, request: PrivacyRequest) -> None:
+    """After a deletion the request itself keeps only the keyed hash of the address."""
+    PrivacyRequest.objects.filter(pk=request.pk).update(
+        email=f"{request.reference.lower()}@erased.invalid", name="(erased)", postal_address=""
+    )
+
+
+CORRECTABLE_FIELDS = ("full_name", "company", "job_title", "time_zone")
+
+
+def correct(*, request: PrivacyRequest, changes: dict[str, str], actor: User) -> PrivacyRequest:
+    """Apply a correction staff have reviewed, through accounts' own service."""
+    from accounts.services import update_profile
+
+    if request.kind != Kind.CORRECT:
+        raise RequestError("Only a correction request changes profile fields.")
+    if request.user is None:
+        raise RequestError("There is no account to correct for this requester.")
+    unknown = set(changes) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise RequestError(f"These fields cannot be corrected here: {', '.join(sorted(unknown))}.")
+    if request.state == State.RECEIVED:
+        start(request=request, actor=actor)
+    update_profile(user=request.user, profile=changes)
+    summary = ", ".join(sorted(changes)) or "nothing"
+    return complete(request=request, outcome=f"We corrected: {summary}.", actor=actor)
