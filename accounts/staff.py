@@ -13,7 +13,15 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
-from .roles import FINANCE, PRIVACY_ADMIN, QUALITY_ASSURANCE, has_role, roles_of
+from .roles import (
+    FINANCE,
+    MARKETING,
+    PRIVACY_ADMIN,
+    QUALITY_ASSURANCE,
+    SUPPORT,
+    has_role,
+    roles_of,
+)
 
 View = Callable[..., HttpResponse]
 
@@ -24,6 +32,11 @@ class Console:
     description: str
     url_name: str
     role: str
+    # Other roles that see part of the console (e.g. only their own ticket topics).
+    also: tuple[str, ...] = ()
+
+    def visible_to(self, held: set[str]) -> bool:
+        return self.role in held or any(role in held for role in self.also)
 
 
 CONSOLES: tuple[Console, ...] = (
@@ -45,12 +58,64 @@ CONSOLES: tuple[Console, ...] = (
         "recordings:staff_qa",
         QUALITY_ASSURANCE,
     ),
+    Console(
+        "Cookie consent receipts",
+        "What a browser or an account agreed to about cookies, and when; every lookup is audited.",
+        "privacy:staff_consents",
+        PRIVACY_ADMIN,
+    ),
+    Console(
+        "Newsletter",
+        "Write, preview and send the newsletter to confirmed subscribers, with a send log.",
+        "newsletter:staff_list",
+        MARKETING,
+    ),
+    Console(
+        "Contact tickets",
+        "Messages sent through the contact form: answer, add notes, close. Privacy admins and "
+        "finance see their own topics.",
+        "support:staff_tickets",
+        SUPPORT,
+        also=(PRIVACY_ADMIN, FINANCE),
+    ),
+    Console(
+        "California privacy requests",
+        "The request queue with legal due dates, overdue ones first; each request's history "
+        "and actions.",
+        "privacy:staff_requests",
+        PRIVACY_ADMIN,
+    ),
+    Console(
+        "Privacy request figures",
+        "Received, complied, denied and lapsed per kind, and the median days to answer, by year.",
+        "privacy:staff_request_metrics",
+        PRIVACY_ADMIN,
+    ),
+    Console(
+        "Disclosure ledger",
+        "Every disclosure of information to a third party; record legal disclosures; CSV export.",
+        "privacy:staff_ledger",
+        PRIVACY_ADMIN,
+    ),
+    Console(
+        "Third-party registry",
+        "Who receives personal information, their role, categories and agreements.",
+        "privacy:staff_third_parties",
+        PRIVACY_ADMIN,
+    ),
+    Console(
+        "Finance",
+        "MRR, ARR, churn and ARPA with their definitions; subscriptions, customers, failed "
+        "payments and dunning; CSV exports.",
+        "finance:overview",
+        FINANCE,
+    ),
 )
 
 
 def consoles_for(user: Any) -> list[Console]:
     held = roles_of(user)
-    return [console for console in CONSOLES if console.role in held]
+    return [console for console in CONSOLES if console.visible_to(held)]
 
 
 def is_staff_member(user: Any) -> bool:

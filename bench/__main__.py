@@ -13,6 +13,7 @@ BENCHMARKS: tuple[str, ...] = (
     "join_to_first_frame",
     "recording_compose",
     "recording_cpu",
+    "billing_webhooks",
 )
 
 

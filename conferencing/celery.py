@@ -10,4 +10,6 @@ app = Celery("conferencing")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Privacy keeps each area's tasks in its own package.
-app.autodiscover_tasks(["privacy.policies", "privacy.consent", "privacy.newsletter"])
+app.autodiscover_tasks(
+    ["privacy.policies", "privacy.consent", "privacy.newsletter", "privacy.requests"]
+)

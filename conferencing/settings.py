@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "privacy.consent.middleware.GlobalPrivacyControlMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -84,6 +85,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "conferencing.context_processors.site",
+                "privacy.policies.context.policy_changes",
+                "privacy.consent.context.consent",
             ],
         },
     },
@@ -159,6 +162,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recordings.tasks.apply_retention",
         "schedule": 3600.0,
     },
+    # Each room connection times its meeting's plan limit; this backs up the rooms
+    # nobody is connected to, and those on another web process.
+    "enforce-meeting-time-limits": {
+        "task": "meetings.tasks.enforce_time_limits",
+        "schedule": 30.0,
+    },
+    "announce-policy-changes": {
+        "task": "privacy.policies.tasks.announce_policy_changes",
+        "schedule": 3600.0,
+    },
+    "remind-due-privacy-requests": {
+        "task": "privacy.requests.tasks.remind_due_privacy_requests",
+        "schedule": 24 * 3600.0,
+    },
+    "privacy-request-housekeeping": {
+        "task": "privacy.requests.tasks.privacy_request_housekeeping",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # How many reverse proxies in front of the app append to X-Forwarded-For; rate limits
@@ -229,6 +250,9 @@ EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@example.com>")
+# The email delivery provider's slug in the third-party registry: each message sent
+# records a disclosure to it. Empty for console/file backends, where nothing leaves.
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="")
 # CAN-SPAM wants a postal address in every commercial email.
 COMPANY_POSTAL_ADDRESS = env.str(
     "COMPANY_POSTAL_ADDRESS", default="Confer Inc., 548 Market St, San Francisco, CA 94104, USA"
@@ -237,6 +261,11 @@ COMPANY_POSTAL_ADDRESS = env.str(
 # Where privacy questions and California "Shine the Light" requests are sent.
 PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default="privacy@example.com")
 
+# Access-request ZIPs: where they are built, and how long their download link works.
+PRIVACY_EXPORTS_ROOT = Path(
+    env.str("PRIVACY_EXPORTS_ROOT", default=str(VAR_DIR / "privacy-exports"))
+)
+PRIVACY_EXPORT_LINK_DAYS = env.int("PRIVACY_EXPORT_LINK_DAYS", default=7)
 # Keys the hash that names people without an account in the disclosure ledger.
 PRIVACY_SUBJECT_KEY = env.str("PRIVACY_SUBJECT_KEY", default=SECRET_KEY)
 
@@ -317,6 +346,31 @@ RECORDINGS_TRASH_DAYS = env.int("RECORDINGS_TRASH_DAYS", default=7)
 RECORDINGS_PROCESS_IN_THREAD = env.bool("RECORDINGS_PROCESS_IN_THREAD", default=True)
 # A processing run holds its recording this long between progress updates.
 RECORDINGS_PROCESSING_LEASE_SECONDS = env.int("RECORDINGS_PROCESSING_LEASE_SECONDS", default=120)
+
+# --- Billing (Stripe) -------------------------------------------------------
+# Without a secret key the billing pages say payments are not configured and offer no
+# buttons. STRIPE_API_BASE points the client elsewhere (localstripe in the tests);
+# empty means api.stripe.com. The API version is pinned: the mirror reads its shapes.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="").rstrip("/")
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2024-06-20")
+# Days a past_due subscription keeps its plan before it is cancelled and the account is Free.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=14)
+CELERY_BEAT_SCHEDULE |= {
+    "billing-requeue-stalled-webhook-events": {
+        "task": "billing.tasks.requeue_stalled_webhook_events",
+        "schedule": 300.0,
+    },
+    "billing-end-expired-grace": {
+        "task": "billing.tasks.end_expired_grace_periods",
+        "schedule": 3600.0,
+    },
+    "billing-reconcile-with-stripe": {
+        "task": "billing.tasks.reconcile_with_stripe",
+        "schedule": 24 * 3600.0,
+    },
+}
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as account_views
+from privacy.consent.views import gpc_json
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -13,7 +14,11 @@ urlpatterns = [
     path("", include("meetings.urls")),
     path("recordings/", include("recordings.urls")),
     path("privacy/", include("privacy.urls")),
+    path("newsletter/", include(("privacy.newsletter.urls", "newsletter"))),
+    path(".well-known/gpc.json", gpc_json, name="gpc_json"),
     path("billing/", include("billing.urls")),
+    path("staff/finance/", include("billing.finance.urls")),
+    path("contact/", include("support.urls")),
     path("api/", include("conferencing.api_urls")),
     path("admin/", admin.site.urls),
 ]

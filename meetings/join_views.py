@@ -16,6 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from privacy.consent import selectors as consent_selectors
+from privacy.consent import services as consent_services
 
 from . import joining, links, lobby, selectors, tickets
 from .errors import (
@@ -77,7 +79,9 @@ def _signed_in(request: HttpRequest) -> User | None:
 
 def _unavailable(request: HttpRequest) -> HttpResponse:
     """The one page for unknown, ended and cancelled links, byte for byte."""
-    return render(request, "meetings/join_unavailable.html", status=404)
+    # No cookie banner: its form's CSRF token would make these pages differ.
+    context = {"hide_cookie_banner": True}
+    return render(request, "meetings/join_unavailable.html", context, status=404)
 
 
 def _own_participant(request: HttpRequest, token: str) -> ParticipantSession | None:
@@ -121,6 +125,10 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         bool(meeting.passcode) and not is_host and not _passcode_remembered(request, meeting)
     )
     remembered_guest = request.session.get("meetings.guest", {})
+    # The preferences cookie, only while its category is allowed.
+    from_cookie = not remembered_guest and user is None
+    if from_cookie:
+        remembered_guest = consent_selectors.remembered_join_details(request=request) or {}
     form = JoinForm(
         request.POST if request.method == "POST" else None,
         ask_identity=user is None,
@@ -139,6 +147,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         "joiner": user,
         "invitation": invitation,
         "viewer_zone": _viewer_zone(request, meeting),
+        "remembered_in_browser": from_cookie and bool(remembered_guest),
     }
     if request.method == "GET":
         return _render_join(request, context)
@@ -203,7 +212,12 @@ def _enter(
     if participant.state == State.WAITING:
         broadcast.announce_lobby_changed(occurrence_id=occurrence.pk)
     request.session[_session_key(token)] = str(participant.public_id)
-    return redirect("meetings:lobby", token=token)
+    response = redirect("meetings:lobby", token=token)
+    if user is None:
+        consent_services.remember_join_details(
+            request=request, response=response, display_name=display_name, email=email
+        )
+    return response
 
 
 def _render_join(

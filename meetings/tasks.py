@@ -2,6 +2,7 @@ from celery import shared_task
 
 from . import invitations, lobby
 from .models import Occurrence
+from .room import broadcast
 
 # Attempts after the first, 30 s apart and doubling: about half an hour in all.
 INVITATION_RETRIES = 5
@@ -60,3 +61,9 @@ def send_invitation_cancels(  # type: ignore[no-untyped-def]
             countdown=_backoff(self.request.retries),
         ) from exc
     return len(emails)
+
+
+@shared_task
+def enforce_time_limits() -> int:
+    """Periodic (every 30 s): the backstop of the rooms' own time-limit timers."""
+    return broadcast.enforce_time_limits()

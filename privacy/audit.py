@@ -3,21 +3,47 @@
 Tamper-evident: each entry's hash covers its fields and the previous entry's hash, so a
 changed, removed or reordered entry breaks every hash after it (``verify_chain``). Writers
 lock the one ``AuditHead`` row, so the chain never forks under concurrent writers.
+
+An entry can never be edited, so it never holds an email address: an account is named
+by its id, and an address written into any field becomes its keyed hash. Erasing a
+person then leaves nothing of them in clear here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from .disclosures import subject_key
 from .models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
+_EMAIL = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+\.[A-Za-z]{2,}")
+
+
+def _without_addresses(value: Any) -> Any:
+    """`value` with every email address replaced by the keyed hash that names it elsewhere."""
+    if isinstance(value, str):
+        return _EMAIL.sub(lambda match: f"email-key:{subject_key(match.group())[:16]}", value)
+    if isinstance(value, list | tuple):
+        return [_without_addresses(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_addresses(item) for key, item in value.items()}
+    return value
+
+
+def actor_label(actor: Any) -> str:
+    if actor is None:
+        return "system"
+    if getattr(actor, "pk", None) is not None:
+        return f"user:{actor.pk}"
+    return str(_without_addresses(str(actor)))
 
 
 def _digest(entry: AuditEntry) -> str:
@@ -58,14 +84,12 @@ def record(
         entry = AuditEntry(
             at=timezone.now(),
             actor=actor if is_user else None,
-            actor_label=(getattr(actor, "email", "") or str(actor))
-            if actor is not None
-            else "system",
+            actor_label=actor_label(actor),
             action=action,
             target_type=target_type,
-            target_id=str(target_id),
-            purpose=purpose,
-            details=details or {},
+            target_id=str(_without_addresses(str(target_id))),
+            purpose=_without_addresses(purpose),
+            details=_without_addresses(details or {}),
             previous_hash=head.last_hash,
         )
         entry.entry_hash = _digest(entry)

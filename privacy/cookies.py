@@ -6,6 +6,10 @@ companies (analytics, marketing) come from the THIRD_PARTY_SCRIPTS setting, each
 the cookies it declares, and load only after their category is accepted.
 """
 
+import dataclasses
+import functools
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -131,3 +135,27 @@ def cookies_in(category: str) -> tuple[Cookie, ...]:
 
 def registered_names() -> frozenset[str]:
     return frozenset(cookie.name for cookie in all_cookies())
+
+
+def necessary_names() -> frozenset[str]:
+    return frozenset(cookie.name for cookie in cookies_in(CookieCategory.NECESSARY))
+
+
+def banner_version() -> str:
+    """A digest of what the banner asks: categories, cookies and scripts.
+
+    Any change in them changes the version, and a consent given to another version is no
+    consent: everyone is asked again.
+    """
+    return _banner_version(json.dumps(settings.THIRD_PARTY_SCRIPTS, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _banner_version(scripts_key: str) -> str:
+    asked = {
+        "categories": [[c.value, str(c.label), CATEGORY_DESCRIPTIONS[c]] for c in CookieCategory],
+        "cookies": [dataclasses.astuple(cookie) for cookie in all_cookies()],
+        "scripts": [[s.provider, s.category.value, s.src] for s in third_party_scripts()],
+    }
+    body = json.dumps(asked, sort_keys=True, default=str).encode()
+    return hashlib.sha256(body).hexdigest()[:16]

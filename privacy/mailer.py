@@ -26,9 +26,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .email_categories import Category
-from .models import OutgoingEmail
+from .models import Disclosure, OutgoingEmail
+from .pi_categories import PersonalInfoCategory
 from .selectors import may_send
-from .tokens import make_unsubscribe_token
+from .tokens import make_preferences_token, make_unsubscribe_token
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +50,34 @@ class Attachment:
     mimetype: str
 
 
+@dataclass(frozen=True)
+class Footer:
+    """What a subscription message ends with, for one recipient and category."""
+
+    text: str
+    html: str
+    unsubscribe_url: str
+
+
 def unsubscribe_url(*, email: str, category: str) -> str:
     token = make_unsubscribe_token(email=email, category=category)
     return settings.SITE_URL + reverse("privacy:unsubscribe", args=[token])
+
+
+def preferences_url(*, email: str) -> str:
+    token = make_preferences_token(email=email)
+    return settings.SITE_URL + reverse("privacy:email_preferences_link", args=[token])
+
+
+def subscription_footer(*, email: str, category: str) -> Footer:
+    """The footer `email` gets on a `category` message (also shown in previews)."""
+    url = unsubscribe_url(email=email, category=category)
+    manage = preferences_url(email=email)
+    return Footer(
+        text=_footer_text(category, url, manage),
+        html=_footer_html(category, url, manage),
+        unsubscribe_url=url,
+    )
 
 
 def send_email(
@@ -63,10 +89,13 @@ def send_email(
     html: str = "",
     attachments: Sequence[Attachment] = (),
     calendar: str = "",
+    forget_recipient: bool = False,
 ) -> OutgoingEmail:
     """Queue one message to one recipient; it leaves after the current transaction.
 
     `calendar` is an iCalendar text with a METHOD (an invitation or a cancellation).
+    `forget_recipient` blanks the address in the send log once the message is out: for
+    the last message to someone whose personal data was just erased.
     """
     category = Category(category)
     if calendar:
@@ -79,6 +108,7 @@ def send_email(
         html_body=html,
         attachments=[asdict(attachment) for attachment in attachments],
         calendar=calendar,
+        forget_recipient=forget_recipient,
     )
     if not may_send(email=to, category=category):
         _mark_suppressed(outgoing.pk)
@@ -114,6 +144,8 @@ def deliver(outgoing_id: int) -> OutgoingEmail.Status | None:
     OutgoingEmail.objects.filter(pk=outgoing_id).update(
         status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), **_CLEARED_CONTENT
     )
+    _record_disclosure(outgoing)
+    _forget_recipient_if_asked(outgoing_id)
     return OutgoingEmail.Status.SENT
 
 
@@ -121,17 +153,37 @@ def give_up(outgoing_id: int, reason: str) -> None:
     OutgoingEmail.objects.filter(pk=outgoing_id).update(
         status=OutgoingEmail.Status.FAILED, last_error=reason[:500], **_CLEARED_CONTENT
     )
+    _forget_recipient_if_asked(outgoing_id)
+
+
+def _forget_recipient_if_asked(outgoing_id: int) -> None:
+    OutgoingEmail.objects.filter(pk=outgoing_id, forget_recipient=True).update(to="")
+
+
+def _record_disclosure(outgoing: OutgoingEmail) -> None:
+    """The email provider received the address (and the message): a ledger row."""
+    if not settings.EMAIL_PROVIDER:
+        return  # console, file or in-memory backends: nothing left the machine
+    from .disclosures import record_disclosure
+
+    record_disclosure(
+        third_party=settings.EMAIL_PROVIDER,
+        purpose=Disclosure.Purpose.SERVICE,
+        description=f"Delivered an email ({Category(outgoing.category).label})",
+        categories=[PersonalInfoCategory.EMAIL],
+        email=outgoing.to,
+    )
 
 
 def build_message(outgoing: OutgoingEmail) -> EmailMultiAlternatives:
     text, html, headers = outgoing.text_body, outgoing.html_body, {}
     if outgoing.category != Category.TRANSACTIONAL:
-        url = unsubscribe_url(email=outgoing.to, category=outgoing.category)
-        text = text.rstrip() + "\n\n" + _footer_text(outgoing.category, url)
+        footer = subscription_footer(email=outgoing.to, category=outgoing.category)
+        text = text.rstrip() + "\n\n" + footer.text
         if html:
-            html = _with_html_footer(html, _footer_html(outgoing.category, url))
+            html = _with_html_footer(html, footer.html)
         headers = {
-            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe": f"<{footer.unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
     message = _Message(
@@ -201,25 +253,31 @@ def _mark_suppressed(outgoing_id: int) -> None:
     OutgoingEmail.objects.filter(pk=outgoing_id).update(
         status=OutgoingEmail.Status.SUPPRESSED, **_CLEARED_CONTENT
     )
+    _forget_recipient_if_asked(outgoing_id)
 
 
-def _footer_text(category: str, url: str) -> str:
+def _footer_text(category: str, url: str, manage: str) -> str:
     label = Category(category).label
     return (
         "--\n"
         f"You receive this because you are subscribed to “{label}”.\n"
         f"Unsubscribe with one click: {url}\n"
+        f"Manage your email preferences: {manage}\n"
         f"{settings.SITE_NAME} · {settings.COMPANY_POSTAL_ADDRESS}"
     )
 
 
-def _footer_html(category: str, url: str) -> str:
+def _footer_html(category: str, url: str, manage: str) -> str:
     label = escape(Category(category).label)
+    # <small>, not a style attribute: the same footer is shown in staff previews,
+    # where the Content-Security-Policy forbids inline styles.
     return (
-        '<hr><p style="font-size:12px;color:#555">'
+        "<hr><p><small>"
         f"You receive this because you are subscribed to “{label}”. "
-        f'<a href="{escape(url)}">Unsubscribe</a> with one click.<br>'
-        f"{escape(settings.SITE_NAME)} · {escape(settings.COMPANY_POSTAL_ADDRESS)}</p>"
+        f'<a href="{escape(url)}">Unsubscribe</a> with one click, or '
+        f'<a href="{escape(manage)}">manage your email preferences</a>.<br>'
+        f"{escape(settings.SITE_NAME)} · {escape(settings.COMPANY_POSTAL_ADDRESS)}"
+        "</small></p>"
     )
 
 

@@ -1,3 +1,6 @@
+from typing import Any
+
+from allauth.account.models import EmailAddress
 from django.db.models import QuerySet
 
 from .email_categories import SUBSCRIPTIONS, Category, subscription
@@ -31,3 +34,8 @@ def suppression_list(*, search: str = "") -> QuerySet[EmailPreference]:
     if search:
         rows = rows.filter(email__icontains=search.strip())
     return rows
+
+
+def address_is_verified(*, user: Any) -> bool:
+    """Whether the account's current address was confirmed by a link sent to it."""
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()

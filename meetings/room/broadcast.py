@@ -26,6 +26,8 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from meetings import time_limit
+
 from . import state
 from .protocol import CLOSE_ENDED
 
@@ -152,6 +154,27 @@ def _end_room_logged(occurrence_id: int) -> None:
 def announce_meeting_ended(*, occurrence_id: int) -> None:
     """For views: once committed, tell everyone in the room and close their sockets."""
     transaction.on_commit(partial(_end_room_logged, occurrence_id))
+
+
+def enforce_time_limits() -> int:
+    """For the periodic task: warn or end every live sitting past a threshold of its plan's
+    time limit (see ``meetings.time_limit``); returns how many messages went out.
+
+    As with the end from a page, the media rooms close as the ended connections go, and a
+    running recording is stopped by ``recordings.tasks.stop_abandoned_recordings``.
+    """
+    sent = 0
+    for occurrence_id in time_limit.due_sittings():
+        try:
+            outcome = time_limit.check(occurrence_id=occurrence_id)
+            for message in outcome.messages:
+                close = CLOSE_ENDED if outcome.ended else None
+                send_room_event_sync(occurrence_id, state.RoomEvent(message, close=close))
+                sent += 1
+        except Exception:
+            # One sitting's failure must not starve the others; the next run tries again.
+            logger.exception("enforcing the time limit of occurrence %s failed", occurrence_id)
+    return sent
 
 
 async def send_direct(

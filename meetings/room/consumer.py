@@ -28,7 +28,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from meetings import lobby
+from meetings import lobby, time_limit
 from meetings.media.sfu import SignalError
 from recordings import services as recording_services
 
@@ -137,6 +137,27 @@ def _check_for_timeout_later(member: state.Member) -> None:
     loop.call_later(TIMEOUT_CHECK_DELAY_SECONDS, start)
 
 
+async def _watch_time_limit(member: state.Member) -> None:
+    """Warn and end the sitting on time (see ``meetings.time_limit``: every connection
+    keeps one of these; the first to claim a threshold acts on it)."""
+    while True:
+        delay = await database_sync_to_async(time_limit.seconds_until_next)(
+            occurrence_id=member.occurrence_id
+        )
+        if delay is None:
+            return
+        await asyncio.sleep(delay)
+        try:
+            effects = await database_sync_to_async(state.time_limit_effects)(
+                occurrence_id=member.occurrence_id
+            )
+            await carry_out(effects, member)
+        except Exception:
+            # The periodic task is the backstop; a broken timer must not close the socket.
+            logger.exception("time limit of occurrence %s", member.occurrence_id)
+            return
+
+
 def _query_param(scope: dict[str, Any], name: str) -> str | None:
     values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
     return values[0] if values else None
@@ -153,6 +174,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.session_over = False  # left, removed or ended: no reconnect to wait for
         self.bucket = TokenBucket()
         self.violations: deque[float] = deque()
+        self.time_limit_timer: asyncio.Task[None] | None = None
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "hello": self._on_snapshot_request,
             "resync": self._on_snapshot_request,
@@ -192,8 +214,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await get_gateway().join(
             room=member.room, peer_id=member.id, reply_channel=self.channel_name
         )
+        self.time_limit_timer = asyncio.create_task(_watch_time_limit(member))
 
     async def disconnect(self, code: int) -> None:
+        if self.time_limit_timer is not None:
+            self.time_limit_timer.cancel()
         member = self.member
         if member is None:
             return

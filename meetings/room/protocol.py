@@ -27,6 +27,8 @@ messages under load). Messages meant for one connection carry no ``seq``::
 
     {"type": "snapshot", "seq": 12, "you": "<participant id>", "is_host": false,
      "meeting": {"title": "...", "ends_at": "<ISO>"}, "locked": false,
+     "time_limit": null | {"ends_at": "<ISO>", "limit_minutes": 40, "plan": "Free",
+                           "upgrade_url": str | null},      # the host's plan's limit
      "recording": null | {"id", "started_at", "consent": "accepted" | "declined" | null},
      "recording_control": null | {"allowed": bool, "reason": str | null,   # hosts only
                                   "upgrade_url": str | null},
@@ -38,7 +40,14 @@ messages under load). Messages meant for one connection carry no ``seq``::
     {"type": "chat", "seq": 16, "id": "<uuid>", "from": {"id": ..., "name": ...}, "text": "...",
      "at": "<ISO>"}
     {"type": "room_locked", "seq": 17, "locked": true}
-    {"type": "meeting_ended", "seq": 18}
+    {"type": "meeting_ended", "seq": 18}                 # the host ended it for everyone
+    {"type": "meeting_ended", "seq": 18, "reason": "time_limit", "limit_minutes": 40,
+     "plan": "Free", "upgrade_url": str | null}          # the host's plan's limit was reached;
+                                                         # clients show the link to hosts only
+    {"type": "time_limit_warning", "seq": 21, "minutes_left": 5 | 1, "ends_at": "<ISO>",
+     "limit_minutes": 40, "plan": "Free", "upgrade_url": str | null}
+                                                         # once per threshold, see
+                                                         # meetings/time_limit.py
     {"type": "recording_started", "seq": 19, "recording": {"id", "started_at", "started_by"}}
     {"type": "recording_stopped", "seq": 20, "recording": {"id"}}
     {"type": "recording_consent", "recording": "<id>", "consent": "accepted" | "declined"}

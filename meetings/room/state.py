@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from meetings import lobby, tickets
+from meetings import lobby, tickets, time_limit
 from meetings.errors import InvalidTransition, MeetingFull, NotJoinable
 from meetings.media.ice import browser_ice_servers
 from meetings.models import Occurrence, ParticipantSession
@@ -206,6 +206,7 @@ def snapshot(*, member: Member) -> dict[str, Any]:
         "is_host": member.is_host,
         "meeting": {"title": occurrence.meeting.title, "ends_at": occurrence.ends_at.isoformat()},
         "locked": occurrence.locked,
+        "time_limit": time_limit.snapshot_entry(occurrence),
         "recording": recording_state(occurrence_id=member.occurrence_id, member=member),
         "recording_control": (
             recording_services.recording_control(occurrence=occurrence).as_message()
@@ -495,6 +496,18 @@ def _end(member: Member) -> Effects:
         events=(RoomEvent({"type": "meeting_ended"}, close=CLOSE_ENDED),),
         close_media_room=True,
     )
+
+
+def time_limit_effects(*, occurrence_id: int) -> Effects:
+    """The plan's time limit: a warning for the room, or the end for everyone (as ``_end``)."""
+    outcome = time_limit.check(occurrence_id=occurrence_id)
+    if outcome.ended:
+        return Effects(
+            recording=_stop_running(occurrence_id),
+            events=tuple(RoomEvent(message, close=CLOSE_ENDED) for message in outcome.messages),
+            close_media_room=True,
+        )
+    return Effects(events=tuple(RoomEvent(message) for message in outcome.messages))
 
 
 def host_action(*, member: Member, action: str, target: str | None = None) -> Effects:

@@ -51,7 +51,7 @@ def record_event(
         request=request,
         at=timezone.now(),
         actor=actor,
-        actor_label=actor.email if actor is not None else "system",
+        actor_label=f"user:{actor.pk}" if actor is not None else "system",
         action=action,
         note=note,
     )
@@ -65,7 +65,14 @@ def record_event(
     )
 
 
-def _email_requester(request: PrivacyRequest, *, template: str, subject: str, **extra: Any) -> None:
+def _email_requester(
+    request: PrivacyRequest,
+    *,
+    template: str,
+    subject: str,
+    forget_recipient: bool = False,
+    **extra: Any,
+) -> None:
     context = {
         "request": request,
         "site_name": settings.SITE_NAME,
@@ -78,6 +85,7 @@ def _email_requester(request: PrivacyRequest, *, template: str, subject: str, **
         subject=f"{subject} [{request.reference}]",
         text=render_to_string(f"privacy/requests/email/{template}.txt", context),
         category=Category.TRANSACTIONAL,
+        forget_recipient=forget_recipient,
     )
 
 
@@ -185,15 +193,28 @@ def _apply_opt_out(request: PrivacyRequest) -> None:
 
 
 def complete(
-    *, request: PrivacyRequest, outcome: str, actor: User | None, notify: bool = True
+    *,
+    request: PrivacyRequest,
+    outcome: str,
+    actor: User | None,
+    notify: bool = True,
+    forget_recipient: bool = False,
 ) -> PrivacyRequest:
-    """Close the request as done; `notify=False` when the answer went out by its own email."""
+    """Close the request as done; `notify=False` when the answer went out by its own email.
+
+    `forget_recipient`: the send log drops the address once the answer is out (deletion).
+    """
     if not states.move(request.pk, to=State.COMPLETED, outcome=outcome):
         raise RequestError("This request is already closed.")
     request.refresh_from_db()
     record_event(request, action="completed", actor=actor, note=outcome)
     if notify:
-        _email_requester(request, template="completed", subject="Your privacy request is answered")
+        _email_requester(
+            request,
+            template="completed",
+            subject="Your privacy request is answered",
+            forget_recipient=forget_recipient,
+        )
     return request
 
 
@@ -279,6 +300,7 @@ def answer_shine_the_light(*, request: PrivacyRequest) -> PrivacyRequest:
             subject="Your California Privacy Rights Notice (copy)",
             notice=existing,
             repeat=True,
+            notice_link=_notice_link(existing),
         )
         return complete(request=request, outcome=outcome, actor=None, notify=False)
     _email_requester(
@@ -287,6 +309,7 @@ def answer_shine_the_light(*, request: PrivacyRequest) -> PrivacyRequest:
         subject="Your California Privacy Rights Notice",
         notice=notice,
         repeat=False,
+        notice_link=_notice_link(notice),
     )
     return complete(
         request=request,
@@ -294,6 +317,12 @@ def answer_shine_the_light(*, request: PrivacyRequest) -> PrivacyRequest:
         actor=None,
         notify=False,
     )
+
+
+def _notice_link(notice: ShineTheLightNotice) -> str:
+    from .notice_links import make_notice_token
+
+    return settings.SITE_URL + reverse("privacy:request_notice", args=[make_notice_token(notice)])
 
 
 def run_access_export(*, request: PrivacyRequest) -> PrivacyRequest:
@@ -368,7 +397,7 @@ def erase(*, request: PrivacyRequest, actor: User) -> list[ErasureLine]:
         outcome += " We kept, as the law requires or allows:\n" + "\n".join(
             f"- {line.what} ({line.count}): {line.reason}" for line in kept
         )
-    complete(request=request, outcome=outcome, actor=actor)
+    complete(request=request, outcome=outcome, actor=actor, forget_recipient=True)
     scrub_requester(request=request)
     return lines
 

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from accounts.roles import FINANCE, PRIVACY_ADMIN
+from accounts.roles import FINANCE, MARKETING, PRIVACY_ADMIN, SUPPORT
 from accounts.staff import CONSOLES
 from tests.factories import UserFactory
 
@@ -28,17 +28,31 @@ def test_a_host_without_a_role_gets_403_everywhere(signed_in):
         assert signed_in.get(url).status_code == 403
 
 
+PRIVACY_CONSOLES = {
+    "Email suppression list",
+    "Cookie consent receipts",
+    "Contact tickets",
+    "California privacy requests",
+    "Privacy request figures",
+    "Disclosure ledger",
+    "Third-party registry",
+}
+FINANCE_CONSOLES = {"Plan catalogue", "Contact tickets", "Finance"}
+
+
 @pytest.mark.parametrize(
     ("roles", "visible", "allowed", "refused"),
     [
-        ([PRIVACY_ADMIN], {"Email suppression list"}, [SUPPRESSIONS_URL], [PLANS_URL]),
-        ([FINANCE], {"Plan catalogue"}, [PLANS_URL], [SUPPRESSIONS_URL]),
+        ([PRIVACY_ADMIN], PRIVACY_CONSOLES, [SUPPRESSIONS_URL], [PLANS_URL]),
+        ([FINANCE], FINANCE_CONSOLES, [PLANS_URL], [SUPPRESSIONS_URL]),
         (
             [PRIVACY_ADMIN, FINANCE],
-            {"Email suppression list", "Plan catalogue"},
+            PRIVACY_CONSOLES | FINANCE_CONSOLES,
             [SUPPRESSIONS_URL, PLANS_URL],
             [],
         ),
+        ([SUPPORT], {"Contact tickets"}, [], [SUPPRESSIONS_URL, PLANS_URL]),
+        ([MARKETING], {"Newsletter"}, [], [SUPPRESSIONS_URL, PLANS_URL]),
     ],
 )
 def test_each_role_sees_and_opens_only_its_consoles(client, db, roles, visible, allowed, refused):
@@ -52,6 +66,12 @@ def test_each_role_sees_and_opens_only_its_consoles(client, db, roles, visible, 
         assert client.get(url).status_code == 200
     for url in refused:
         assert client.get(url).status_code == 403
+
+
+def test_every_console_opens_for_its_role(client, db):
+    for console in CONSOLES:
+        client.force_login(UserFactory(roles=[console.role]))
+        assert client.get(reverse(console.url_name)).status_code == 200, console.title
 
 
 def test_a_superuser_sees_every_console(client, db):

@@ -2,7 +2,6 @@
 
 import math
 import re
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -10,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from billing import entitlements
+from billing.models import Plan
 from meetings import links, lobby, services
 from meetings.models import ParticipantSession
 from tests.factories import UserFactory
@@ -288,9 +287,7 @@ def test_a_full_meeting_refuses_the_next_joiner_with_a_clear_message(
     host, host_client, monkeypatch
 ):
     meeting = MeetingFactory(host=host, lobby_enabled=False, passcode_required=False)
-    monkeypatch.setattr(
-        "billing.entitlements.FREE_PLAN", replace(entitlements.FREE_PLAN, max_participants=2)
-    )
+    Plan.objects.filter(slug="free").update(max_participants=2)
     host_client.post(join_url(meeting))
     assert (
         ask_to_join(Client(), meeting, name="First", email="first@example.com").status_code == 302

@@ -1,10 +1,9 @@
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
-from billing import entitlements
+from billing.models import Plan
 from meetings import lobby
 from meetings.attendance import attendance_for, merge, peak, summaries_for, summarise
 from meetings.errors import InvalidTransition, MeetingFull, MeetingLocked, NotJoinable
@@ -102,10 +101,9 @@ def test_leaving_the_lobby_is_not_attendance(occurrence):
 
 
 @pytest.fixture
-def cap_of_two(monkeypatch):
-    monkeypatch.setattr(
-        entitlements, "FREE_PLAN", replace(entitlements.FREE_PLAN, max_participants=2)
-    )
+def cap_of_two(db):
+    # The Free plan's row is what an account without a subscription gets.
+    Plan.objects.filter(slug="free").update(max_participants=2)
 
 
 def test_the_participant_cap_refuses_the_next_joiner(cap_of_two, host):

@@ -1,7 +1,6 @@
 """A meeting's page: its link, dates, invitations and the lobby the host runs."""
 
 import re
-from dataclasses import replace
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from billing import entitlements
+from billing.models import Plan
 from meetings import lobby
 from meetings.models import Meeting, Occurrence, ParticipantSession
 from tests.factories import UserFactory
@@ -217,9 +216,7 @@ def test_the_host_sees_the_queue_and_admits_everyone(host_client, series):
 
 def test_admitting_into_a_full_meeting_explains_why_not(host_client, series, monkeypatch):
     ana, ben = waiting_guests(series, "Ana", "Ben")
-    monkeypatch.setattr(
-        "billing.entitlements.FREE_PLAN", replace(entitlements.FREE_PLAN, max_participants=1)
-    )
+    Plan.objects.filter(slug="free").update(max_participants=1)
     host_client.post(reverse("meetings:lobby_admit", args=[series.public_id, ana.public_id]))
 
     host_client.post(reverse("meetings:lobby_admit", args=[series.public_id, ben.public_id]))

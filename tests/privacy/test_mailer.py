@@ -10,7 +10,7 @@ from privacy import mailer, services
 from privacy.email_categories import SUBSCRIPTION_CATEGORIES, Category
 from privacy.models import OutgoingEmail
 from privacy.tasks import deliver_email
-from privacy.tokens import read_unsubscribe_token
+from privacy.tokens import read_preferences_token, read_unsubscribe_token
 
 Status = OutgoingEmail.Status
 Source = services.Source
@@ -503,3 +503,51 @@ def test_unknown_category_is_refused(db):
         mailer.send_email(to="someone@example.com", subject="?", text="?", category="spam")
 
     assert not OutgoingEmail.objects.exists()
+
+
+def manage_link_in(body):
+    match = re.search(rf"({re.escape(SITE_URL)}/privacy/email-preferences/[^/\s\"]+/)", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_footers_link_to_signed_preferences_for_the_recipient(
+    db, django_capture_on_commit_callbacks
+):
+    send(django_capture_on_commit_callbacks, to="Someone@Example.com", html="<p>Soon.</p>")
+
+    [message] = mail.outbox
+    text_link = manage_link_in(message.body)
+    assert "Manage your email preferences: " + text_link in message.body
+    html = html_of(message)
+    assert f'<a href="{text_link}">manage your email preferences</a>' in html
+    token = text_link.removeprefix(SITE_URL + "/privacy/email-preferences/").removesuffix("/")
+    assert read_preferences_token(token) == "someone@example.com"
+
+
+def test_footer_has_no_inline_style(db, django_capture_on_commit_callbacks):
+    send(django_capture_on_commit_callbacks, html="<p>Soon.</p>")
+
+    [message] = mail.outbox
+    assert "style=" not in html_of(message)
+
+
+def test_transactional_mail_has_no_preferences_link(db, django_capture_on_commit_callbacks):
+    send(django_capture_on_commit_callbacks, category=Category.TRANSACTIONAL, html="<p>Hi</p>")
+
+    [message] = mail.outbox
+    assert "email-preferences" not in message.body
+    assert "email-preferences" not in html_of(message)
+
+
+def test_preview_footer_is_the_one_recipients_get(db, django_capture_on_commit_callbacks):
+    footer = mailer.subscription_footer(email="someone@example.com", category="newsletter")
+    services.set_subscription(
+        email="someone@example.com", category="newsletter", subscribed=True, source="staff"
+    )
+
+    send(django_capture_on_commit_callbacks, category=Category.NEWSLETTER, html="<p>News</p>")
+
+    [message] = mail.outbox
+    assert message.body.endswith(footer.text)
+    assert footer.html in html_of(message)

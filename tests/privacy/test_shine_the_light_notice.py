@@ -27,14 +27,14 @@ def partner(db):
     )
 
 
-def _bypass_the_guard(partner, *, at, categories, key=subject_key(EMAIL)):
+def _bypass_the_guard(partner, *, at, categories, key=None):
     # bulk_create writes rows without record_disclosure's guard, as a fault or an
     # attacker with database access could; the notice must still report them.
     Disclosure.objects.bulk_create(
         [
             Disclosure(
                 third_party=partner,
-                subject_key=key,
+                subject_key=key or subject_key(EMAIL),
                 personal=True,
                 categories=categories,
                 purpose=Disclosure.Purpose.DIRECT_MARKETING,

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core import mail, signing
 from django.test import Client
@@ -246,3 +248,32 @@ def test_other_methods_are_not_allowed(db, method):
     assert response.status_code == 405
     assert sorted(response["Allow"].split(", ")) == ["GET", "HEAD", "POST"]
     assert not EmailPreference.objects.exists()
+
+
+def test_get_writes_no_consent_and_queues_no_task(client, db, django_capture_on_commit_callbacks):
+    from privacy.models import EmailConsentEvent
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.get(unsubscribe_url())
+
+    assert response.status_code == 200
+    assert callbacks == []
+    assert not EmailConsentEvent.objects.exists()
+
+
+def test_confirmation_page_links_to_all_choices_without_sending_mail(
+    db, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = mail_provider().post(
+            unsubscribe_url("someone@example.com", Category.SURVEYS),
+            data=ONE_CLICK_BODY,
+            content_type=FORM,
+        )
+
+    link = re.search(r'href="(/privacy/email-preferences/[^"]+/)"', response.content.decode())
+    assert link
+    page = Client().get(link.group(1))
+    assert page.status_code == 200
+    assert "someone@example.com" in page.content.decode()
+    assert mail.outbox == []

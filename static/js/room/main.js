@@ -22,6 +22,7 @@ import {
 } from "./media.js";
 import { LevelMeter } from "./levels.js";
 import { RoomRecording } from "./recording.js";
+import { TimeLimit } from "./time_limit.js";
 import { RoomUI } from "./ui.js";
 
 function parseJSON(text, fallback) {
@@ -64,6 +65,7 @@ const state = {
 
 const local = new LocalMedia({ micOn: config.micOn, cameraOn: config.cameraOn });
 const ui = new RoomUI(root, (action, detail) => act(action, detail));
+const timeLimit = new TimeLimit(root);
 const recording = new RoomRecording(root, {
   ui,
   send: (message) => Boolean(signalling && signalling.send(message)),
@@ -247,6 +249,7 @@ function applySnapshot(snapshot, first) {
   state.synced = true;
   ui.setLocked(state.locked, state.isHost);
   ui.renderLobby(state.lobby, state.isHost);
+  timeLimit.applySnapshot(snapshot.time_limit, state.isHost);
   if (first) {
     // A new websocket connection means a new peer on the media server: start over,
     // unless this connection is the one our current peer connection signalled on.
@@ -391,7 +394,10 @@ function receive(message) {
       ui.toast(state.locked ? "The room is locked: nobody new can join." : "The room is unlocked.");
       break;
     case "meeting_ended":
-      showOut({ reason: "ended" });
+      showOut({ reason: "ended", ended: message });
+      break;
+    case "time_limit_warning":
+      timeLimit.warn(message, state.isHost);
       break;
     case "lobby":
       state.lobby = Array.isArray(message.waiting) ? message.waiting : [];
@@ -633,13 +639,15 @@ const OUT_STATES = {
   left: { title: "You're out of the meeting", message: "", rejoin: true },
 };
 
-function showOut({ reason, status = null }) {
+function showOut({ reason, status = null, ended = null }) {
   if (state.out && reason !== "self") return;
   teardown();
-  const out = { ...(OUT_STATES[reason] || OUT_STATES.left) };
+  const limited = ended && ended.reason === "time_limit";
+  const out = limited ? timeLimit.ended(ended, state.isHost) : { ...(OUT_STATES[reason] || OUT_STATES.left) };
   if (status && status.message && (reason === "left" || reason === "not_allowed")) out.message = status.message;
   if (status && status.can_rejoin === false) out.rejoin = false;
   ui.showOver(out);
+  if (out.link) root.querySelector("[data-over-message]").append(" ", out.link);
 }
 
 // Closing the tab is not leaving on purpose: the server times the session out unless

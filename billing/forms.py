@@ -1,0 +1,70 @@
+"""Forms of the host's billing page.
+
+Each form carries an operation id the page issued (signed for this account): a double
+click or a resubmitted form sends the same one, so Stripe sees the same idempotency key
+and does the work once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django import forms
+from django.core import signing
+
+from accounts.models import User
+
+from .models import Plan
+from .services import MAX_SEATS
+
+OPERATION_MAX_AGE_SECONDS = 24 * 3600
+
+
+def issue_operation_id(user: User) -> str:
+    return signing.dumps(secrets.token_hex(8), salt=f"billing-operation-{user.pk}")
+
+
+class OperationForm(forms.Form):
+    operation = forms.CharField(max_length=200, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_operation(self) -> str:
+        try:
+            nonce = signing.loads(
+                self.cleaned_data["operation"],
+                salt=f"billing-operation-{self.user.pk}",
+                max_age=OPERATION_MAX_AGE_SECONDS,
+            )
+        except signing.BadSignature as exc:
+            raise forms.ValidationError(
+                "This page has expired. Reload it and try again.", code="operation"
+            ) from exc
+        return str(nonce)
+
+
+class PlanForm(OperationForm):
+    plan = forms.SlugField(max_length=40)
+    seats = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_SEATS,
+        required=False,
+        help_text=f"Seats for a per-seat plan (1 to {MAX_SEATS}).",
+    )
+
+    def clean_plan(self) -> Plan:
+        plan = Plan.objects.filter(slug=self.cleaned_data["plan"], is_active=True).first()
+        if plan is None:
+            raise forms.ValidationError("There is no such plan on sale.", code="plan")
+        return plan
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        plan = cleaned.get("plan")
+        missing = not cleaned.get("seats") and "seats" not in self.errors
+        if isinstance(plan, Plan) and plan.per_seat and missing:
+            self.add_error("seats", "Say how many seats you need.")
+        return cleaned

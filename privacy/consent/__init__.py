@@ -1,0 +1,1 @@
+"""Cookie consent: the banner, consent receipts, withdrawal and Global Privacy Control."""

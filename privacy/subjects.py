@@ -1,0 +1,150 @@
+"""Whose data a privacy request is about, and the shapes every app's privacy module speaks.
+
+Each app has a ``privacy_data`` module with ``export_for(subject)`` and
+``erase_for(subject, *, dry_run)``; ``privacy.requests.data_map`` runs them all. A person
+is an account, or only an email address (an attendee who never signed up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from allauth.account.models import EmailAddress
+from django.db.models import Q
+
+from accounts.models import User
+
+Row = dict[str, Any]
+# One app's export: section name ("meetings_hosted", "attendance", ...) to its rows.
+AppData = dict[str, list[Row]]
+Action = Literal["deleted", "anonymised", "kept"]
+
+# Stand-ins for what erasure removes. Nothing of the original survives in them.
+REMOVED_NAME = "Removed participant"
+REMOVED_DOMAIN = "removed.invalid"
+
+
+def placeholder_email() -> str:
+    """A fresh address that names nobody; unique, so counts per address stay right."""
+    return f"removed-{secrets.token_hex(8)}@{REMOVED_DOMAIN}"
+
+
+def _normalise(email: str) -> str:
+    return email.strip().lower()
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A person: their account if they have one, and the address(es) they are known by."""
+
+    user: User | None
+    email: str
+    # The account's other verified addresses (allauth), which also name this person.
+    other_emails: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.email or "@" not in self.email:
+            raise ValueError("A subject needs an email address.")
+        object.__setattr__(self, "email", _normalise(self.email))
+
+    @classmethod
+    def for_user(cls, user: User) -> Subject:
+        return cls(user=user, email=user.email, other_emails=_other_addresses(user, user.email))
+
+    @classmethod
+    def for_email(cls, email: str) -> Subject:
+        """The person behind `email`, with their account when one has that address."""
+        email = _normalise(email)
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            return cls(user=None, email=email)
+        return cls(user=user, email=email, other_emails=_other_addresses(user, email))
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        return (self.email, *self.other_emails)
+
+    def email_q(self, field_name: str) -> Q:
+        """Rows whose `field_name` is one of this person's addresses, in any letter case."""
+        query = Q()
+        for address in self.emails:
+            query |= Q(**{f"{field_name}__iexact": address})
+        return query
+
+    def mentioned_q(self, *field_names: str) -> Q:
+        """Rows with one of this person's addresses anywhere inside one of the fields."""
+        query = Q()
+        for name in field_names:
+            for address in self.emails:
+                query |= Q(**{f"{name}__icontains": address})
+        return query
+
+
+def _other_addresses(user: User, primary: str) -> tuple[str, ...]:
+    addresses = EmailAddress.objects.filter(user=user, verified=True).values_list(
+        "email", flat=True
+    )
+    primary = _normalise(primary)
+    others = {_normalise(address) for address in addresses} - {primary}
+    if _normalise(user.email) != primary:
+        others.add(_normalise(user.email))
+    return tuple(sorted(others))
+
+
+@dataclass(frozen=True)
+class ErasureLine:
+    """One line of the erasure summary: what happens (or happened) to which rows, and why."""
+
+    app: str
+    what: str
+    count: int
+    action: Action
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in ("deleted", "anonymised", "kept"):
+            raise ValueError(f"Unknown erasure action {self.action!r}.")
+        if self.action == "kept" and not self.reason.strip():
+            raise ValueError("Say why rows are kept.")
+        if self.count < 0:
+            raise ValueError("A count cannot be negative.")
+
+
+class PrivacyModule(Protocol):
+    """What every app's ``privacy_data`` module provides."""
+
+    APP: str
+
+    def export_for(self, subject: Subject) -> AppData: ...
+
+    def erase_for(self, subject: Subject, *, dry_run: bool) -> list[ErasureLine]: ...
+
+
+def lines_with_rows(lines: Sequence[ErasureLine]) -> list[ErasureLine]:
+    """The summary shows what touches something; empty lines are noise."""
+    return [line for line in lines if line.count]
+
+
+def jsonable(value: Any) -> Any:
+    """A value as JSON can carry it: ISO 8601 times and dates, UUIDs as text."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    return value
+
+
+def row(**values: Any) -> Row:
+    return {key: jsonable(value) for key, value in values.items()}
