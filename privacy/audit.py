@@ -20,7 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .disclosures import subject_key
+from .keys import subject_key
 from .models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64

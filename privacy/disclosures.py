@@ -7,29 +7,24 @@ that would perform one fails before any data leaves.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable
 
-from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 
+from . import audit
+from .keys import subject_key
 from .models import Disclosure, ThirdParty
 from .pi_categories import PersonalInfoCategory
 
 Purpose = Disclosure.Purpose
+__all__ = ["DisclosureRefused", "Purpose", "check_allowed", "record_disclosure", "subject_key"]
 
 
 class DisclosureRefused(Exception):
     """A disclosure the privacy policy forbids, or one described badly enough to refuse."""
-
-
-def subject_key(email: str) -> str:
-    """A keyed hash that names a person without an account, without keeping the address."""
-    key = settings.PRIVACY_SUBJECT_KEY.encode()
-    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def check_allowed(*, third_party: ThirdParty, personal: bool, purpose: str) -> None:
@@ -73,15 +68,30 @@ def record_disclosure(
     if purpose == Purpose.LEGAL and not reference.strip():
         raise DisclosureRefused("A legal disclosure needs the request's reference.")
     whose = email or (user.email if user else "")
-    return Disclosure.objects.create(
-        third_party=third_party,
-        user=user,
-        subject_key=subject_key(whose) if whose else "",
-        personal=personal,
-        categories=chosen,
-        purpose=purpose,
-        description=description[:300],
-        reference=reference.strip()[:200],
-        recorded_by=recorded_by,
-        at=timezone.now(),
-    )
+    with transaction.atomic():
+        row = Disclosure.objects.create(
+            third_party=third_party,
+            user=user,
+            subject_key=subject_key(whose) if whose else "",
+            personal=personal,
+            categories=chosen,
+            purpose=purpose,
+            description=description[:300],
+            reference=reference.strip()[:200],
+            recorded_by=recorded_by,
+            at=timezone.now(),
+        )
+        audit.record(
+            actor=recorded_by,
+            action="disclosure.recorded",
+            target_type="disclosure",
+            target_id=str(row.pk),
+            purpose=Purpose(purpose).label,
+            details={
+                "third_party": third_party.slug,
+                "personal": personal,
+                "categories": chosen,
+                "subject_key": row.subject_key,
+            },
+        )
+    return row

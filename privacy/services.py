@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import audit
 from .email_categories import MARKETING_CATEGORIES, SUBSCRIPTION_CATEGORIES
 from .models import (
     EmailConsentEvent,
@@ -37,7 +38,22 @@ def set_subscription(*, email: str, category: str, subscribed: bool, source: str
                 source=source,
                 at=timezone.now(),
             )
+            _audit_email_consent(
+                email=email, category=category, subscribed=subscribed, source=source
+            )
     return changed
+
+
+def _audit_email_consent(*, email: str, category: str, subscribed: bool, source: str) -> None:
+    # The audit log keeps a keyed hash in place of the address (privacy/audit.py).
+    audit.record(
+        actor="the person" if source != Source.STAFF else "staff",
+        action="email_consent.subscribed" if subscribed else "email_consent.unsubscribed",
+        target_type="email",
+        target_id=email.lower(),
+        purpose="record an email subscription choice",
+        details={"category": category, "source": source},
+    )
 
 
 def unsubscribe(*, email: str, category: str, source: str) -> bool:
@@ -75,6 +91,7 @@ def record_unsubscribe(*, email: str, category: str, source: str, at: datetime) 
     event = {"email": email, "category": category, "subscribed": False, "source": source}
     if not EmailConsentEvent.objects.filter(**event, at=at).exists():
         EmailConsentEvent.objects.create(**event, at=at)
+        _audit_email_consent(email=email, category=category, subscribed=False, source=source)
     if current is False:
         OutgoingEmail.objects.filter(
             to__iexact=email, category=category, status=OutgoingEmail.Status.QUEUED

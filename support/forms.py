@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from privacy.models import PrivacyRequest
+
 from .models import Ticket, Topic
 
 MESSAGE_MAX = 5000
@@ -86,3 +88,28 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         labels = dict(Topic.choices)
         self.fields["topic"].choices = [("", "Any topic")] + [(t, labels[t]) for t in topics]  # type: ignore[attr-defined]
+
+
+class PrivacyRequestForm(forms.Form):
+    """Turn a privacy-topic ticket into a privacy request with its legal clock."""
+
+    kind = forms.ChoiceField(
+        label="Kind of request",
+        choices=[("", "Choose what the person asked for"), *PrivacyRequest.Kind.choices],
+        error_messages={"required": "Choose the kind of request the message makes."},
+    )
+    california_resident = forms.BooleanField(
+        label="The person says they live in California",
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == PrivacyRequest.Kind.SHINE_THE_LIGHT and not data.get(
+            "california_resident"
+        ):
+            raise forms.ValidationError(
+                "A California Privacy Rights Notice is for California residents: confirm the "
+                "message says so, or ask the person first."
+            )
+        return data

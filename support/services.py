@@ -17,6 +17,7 @@ from accounts.models import User
 from meetings.ratelimit import Limit, hit
 from privacy.email_categories import Category
 from privacy.mailer import send_email
+from privacy.models import PrivacyRequest
 
 from . import selectors, states
 from .models import Ticket, TicketReply, Topic
@@ -153,3 +154,47 @@ def close(*, ticket: Ticket) -> Ticket:
 
 def reopen(*, ticket: Ticket) -> Ticket:
     return states.apply(ticket, states.Move.REOPEN)
+
+
+class AlreadyARequest(Exception):
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"This ticket is already privacy request {reference}.")
+        self.reference = reference
+
+
+@transaction.atomic
+def turn_into_privacy_request(
+    *, ticket: Ticket, staff: User, kind: str, california_resident: bool
+) -> PrivacyRequest:
+    """Open a privacy request from a privacy-topic ticket, its clock running from receipt.
+
+    The contact form never proved the sender owns the address, so the request starts
+    unverified and the person gets the confirmation link.
+    """
+    from privacy.requests import selectors as request_selectors
+    from privacy.requests import services as request_services
+
+    Ticket.objects.select_for_update().filter(pk=ticket.pk).first()
+    existing = request_selectors.request_from_ticket(ticket.reference)
+    if existing is not None:
+        raise AlreadyARequest(existing.reference)
+    request = request_services.submit(
+        kind=kind,
+        channel=PrivacyRequest.Channel.WEB_FORM,
+        name=ticket.name,
+        email=ticket.email,
+        california_resident=california_resident,
+        user=ticket.user,
+        verified=False,
+        received_at=ticket.created_at,
+        details={"from_ticket": ticket.reference},
+        actor=staff,
+    )
+    add_note(
+        ticket=ticket,
+        staff=staff,
+        body=f"Turned into privacy request {request.reference} ({request.get_kind_display()}).",
+    )
+    if states.Move.CLOSE in states.allowed_moves(ticket.status):
+        close(ticket=ticket)
+    return request

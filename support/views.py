@@ -9,19 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.roles import PRIVACY_ADMIN, has_role
 from meetings.ratelimit import Limit, client_address, hit
 from privacy import audit
+from privacy.requests.selectors import request_from_ticket
 
 from . import selectors, services, states
 from .access import queue_access_required, visible_topics
-from .forms import ContactForm, QueueFilterForm, ReplyForm
+from .forms import ContactForm, PrivacyRequestForm, QueueFilterForm, ReplyForm
 from .models import Ticket, Topic
 
 CONTACTS_PER_CLIENT = Limit("contact-form", max_hits=5, window_seconds=10 * 60)
@@ -172,8 +175,67 @@ def staff_ticket(request: HttpRequest, reference: str) -> HttpResponse:
             "can_reply": states.Move.ANSWER in moves,
             "can_close": states.Move.CLOSE in moves,
             "can_reopen": states.Move.REOPEN in moves,
+            **_privacy_request_context(staff, ticket),
         },
         status=status,
+    )
+
+
+def _privacy_request_context(staff: User, ticket: Ticket, form: Any = None) -> dict[str, Any]:
+    """Privacy admins can turn a privacy-topic ticket into a privacy request."""
+    if ticket.topic != Topic.PRIVACY or not has_role(staff, PRIVACY_ADMIN):
+        return {"can_open_request": False}
+    return {
+        "can_open_request": True,
+        "privacy_request": request_from_ticket(ticket.reference),
+        "request_form": form or PrivacyRequestForm(),
+    }
+
+
+@never_cache
+@queue_access_required
+@require_POST
+def staff_ticket_to_request(request: HttpRequest, reference: str) -> HttpResponse:
+    staff = _staff(request)
+    ticket = selectors.ticket_for_staff(reference=reference, topics=visible_topics(staff))
+    if ticket is None or ticket.topic != Topic.PRIVACY:
+        raise Http404("No privacy ticket with this reference in the topics you handle.")
+    if not has_role(staff, PRIVACY_ADMIN):
+        raise PermissionDenied("Only privacy admins open privacy requests.")
+    form = PrivacyRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            opened = services.turn_into_privacy_request(
+                ticket=ticket,
+                staff=staff,
+                kind=form.cleaned_data["kind"],
+                california_resident=form.cleaned_data["california_resident"],
+            )
+        except services.AlreadyARequest as exc:
+            messages.error(request, str(exc))
+            return redirect("support:staff_ticket", reference=ticket.reference)
+        messages.success(
+            request,
+            f"Privacy request {opened.reference} opened; its clock runs from the ticket's "
+            "arrival, and the person was sent a link to confirm it.",
+        )
+        return redirect("privacy:staff_request", reference=opened.reference)
+    ticket.refresh_from_db()
+    moves = states.allowed_moves(ticket.status)
+    return _render_staff(
+        request,
+        "support/staff_ticket.html",
+        {
+            "ticket": ticket,
+            "history": selectors.ticket_history(ticket=ticket),
+            "form": ReplyForm(),
+            "refusal": "",
+            "can_reply": states.Move.ANSWER in moves,
+            "can_close": states.Move.CLOSE in moves,
+            "can_reopen": states.Move.REOPEN in moves,
+            **_privacy_request_context(staff, ticket, form),
+        },
+        status=400,
     )
 
 

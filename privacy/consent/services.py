@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 
 from django.contrib.sessions.backends.base import SessionBase
 from django.core import signing
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 
 from accounts.models import User
 
-from .. import cookies
+from .. import audit, cookies
 from ..cookies import CONSENT_COOKIE, JOIN_DETAILS_COOKIE
 from ..models import CookieConsent, SaleSharingOptOut
 from . import selectors
@@ -57,17 +58,33 @@ def record_choice(
     action = requested
     if not (preferences or analytics or marketing) and previously_allowed:
         action = Action.WITHDRAW
-    return CookieConsent.objects.create(
-        consent_id=consent_id or uuid.uuid4(),
-        user=user,
-        action=action,
-        preferences=preferences,
-        analytics=analytics,
-        marketing=marketing,
-        banner_version=cookies.banner_version(),
-        gpc=gpc,
-        created_at=now or timezone.now(),
-    )
+    with transaction.atomic():
+        receipt = CookieConsent.objects.create(
+            consent_id=consent_id or uuid.uuid4(),
+            user=user,
+            action=action,
+            preferences=preferences,
+            analytics=analytics,
+            marketing=marketing,
+            banner_version=cookies.banner_version(),
+            gpc=gpc,
+            created_at=now or timezone.now(),
+        )
+        audit.record(
+            actor=user if user is not None else "visitor",
+            action=f"cookie_consent.{action}",
+            target_type="cookie_consent",
+            target_id=str(receipt.consent_id),
+            purpose="record a cookie choice",
+            details={
+                "preferences": preferences,
+                "analytics": analytics,
+                "marketing": marketing,
+                "gpc": gpc,
+                "banner_version": receipt.banner_version,
+            },
+        )
+    return receipt
 
 
 def set_consent_cookie(*, response: HttpResponseBase, receipt: CookieConsent) -> None:
@@ -118,7 +135,16 @@ def record_gpc_signal(*, user: User, now: datetime | None = None) -> SaleSharing
             "last_signal_at": now,
         },
     )
-    if not created:
+    if created:
+        audit.record(
+            actor=user,
+            action="sale_sharing.opted_out",
+            target_type="user",
+            target_id=str(user.pk),
+            purpose="honor a Global Privacy Control signal",
+            details={"source": SaleSharingOptOut.Source.GPC},
+        )
+    else:
         stale = Q(last_signal_at__isnull=True) | Q(last_signal_at__lt=now - GPC_SIGNAL_REFRESH)
         if SaleSharingOptOut.objects.filter(stale, pk=opt_out.pk).update(last_signal_at=now):
             opt_out.last_signal_at = now

@@ -128,3 +128,8 @@ def overdue_count(*, today: date) -> int:
 def today() -> date:
     """Deadlines are dates in the project's zone (UTC), whoever looks at them."""
     return timezone.localdate(timezone=ZoneInfo(settings.TIME_ZONE))
+
+
+def request_from_ticket(reference: str) -> PrivacyRequest | None:
+    """The privacy request a contact ticket was turned into, if it was."""
+    return PrivacyRequest.objects.filter(details__from_ticket=reference).first()
