@@ -45,11 +45,14 @@ def _price(plan: Plan) -> str:
     return f"{amount} per seat per {per}" if plan.per_seat else f"{amount} per {per}"
 
 
-def _rows(plans: list[Plan], subscription: Subscription | None) -> list[PlanRow]:
+def _rows(
+    plans: list[Plan], subscription: Subscription | None, *, signed_in: bool
+) -> list[PlanRow]:
     live = subscription if subscription and subscription.status in mirror.LIVE else None
     rows = []
     for plan in plans:
-        current = plan.pk == live.plan_id if live else plan.is_free
+        # A visitor who is not signed in has no plan to mark.
+        current = signed_in and (plan.pk == live.plan_id if live else plan.is_free)
         action, label = "", ""
         if live is None and not plan.is_free:
             action, label = "checkout", f"Subscribe to {plan.name}"
@@ -80,7 +83,7 @@ def _plans_page(
         "live": subscription is not None and subscription.status in mirror.LIVE,
         "past_due": subscription is not None
         and subscription.status == Subscription.Status.PAST_DUE,
-        "rows": _rows(plans, subscription),
+        "rows": _rows(plans, subscription, signed_in=user.is_authenticated),
         "operation": issue_operation_id(user) if user.is_authenticated else "",  # type: ignore[arg-type]
         "has_customer": user.is_authenticated and hasattr(user, "billing_customer"),
         "form": form,

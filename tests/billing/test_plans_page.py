@@ -32,6 +32,7 @@ def test_anonymous_visitors_see_the_plans_and_a_sign_in(client, stripe_settings)
     assert "20.00 USD per seat per month" in html
     assert "Sign in to subscribe" in html
     assert 'action="/billing/checkout/"' not in html
+    assert "Your plan" not in html  # a visitor has none
 
 
 def test_without_stripe_the_page_says_so_and_offers_no_button(client, user, settings):
