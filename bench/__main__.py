@@ -14,6 +14,8 @@ BENCHMARKS: tuple[str, ...] = (
     "recording_compose",
     "recording_cpu",
     "billing_webhooks",
+    "privacy_notice",
+    "privacy_export",
 )
 
 

@@ -11,24 +11,26 @@ from __future__ import annotations
 from django.db import transaction
 
 from accounts import privacy_data as accounts_data
+from billing import privacy_data as billing_data
 from meetings import privacy_data as meetings_data
 from privacy import privacy_data as privacy_own_data
 from privacy.subjects import AppData, ErasureLine, PrivacyModule, Subject
 from recordings import privacy_data as recordings_data
 from support import privacy_data as support_data
 
-# Billing has no customer tables yet; its module joins here when it does.
 APPS: tuple[PrivacyModule, ...] = (
     accounts_data,
     meetings_data,
     recordings_data,
     support_data,
+    billing_data,
     privacy_own_data,
 )
 ERASE_ORDER: tuple[PrivacyModule, ...] = (
     recordings_data,
     meetings_data,
     support_data,
+    billing_data,
     privacy_own_data,
     accounts_data,
 )

@@ -15,6 +15,7 @@ from django.db.models import Q
 from rest_framework.authtoken.models import Token
 
 from accounts.models import UiPreferences, User
+from billing.models import Customer, Invoice, Subscription, WebhookEvent
 from meetings.invitations import email_request
 from meetings.models import Invitation, Meeting, Occurrence, ParticipantSession
 from privacy import audit, services
@@ -34,6 +35,7 @@ from privacy.models import (
 from privacy.pi_categories import PersonalInfoCategory as PI
 from recordings.models import ConsentReceipt, Recording
 from support.models import Ticket, TicketReply
+from tests.billing.factories import CustomerFactory, InvoiceFactory, SubscriptionFactory, mrr_change
 from tests.factories import UserFactory
 from tests.meetings.factories import MeetingFactory
 from tests.recordings.factories import ConsentReceiptFactory, RecordingFactory, ShareLinkFactory
@@ -92,12 +94,16 @@ class World:
     ticket: Ticket
     other_ticket: Ticket
     token: Token
+    customer: Customer
+    subscription: Subscription
+    invoice: Invoice
 
 
 def build_world() -> World:
     """Pat hosts a meeting (recorded), attends Olga's (recorded too), wrote to support,
-    has email, cookie, newsletter and policy records, and a disclosure. Olga, Ivy (invited
-    by Pat), Xena and the guest Gia have their own rows around them."""
+    has email, cookie, newsletter and policy records, a disclosure, and a cancelled
+    subscription with its invoice. Olga, Ivy (invited by Pat), Xena and the guest Gia have
+    their own rows around them."""
     person = UserFactory(email=PERSON_EMAIL, full_name="Pat Person", company="Pat & Co")
     EmailAddress.objects.create(user=person, email=SECOND_EMAIL, verified=True, primary=False)
     token = Token.objects.create(user=person)
@@ -262,6 +268,40 @@ def build_world() -> World:
         purpose=f"{PERSON_EMAIL} changed their cookie choice",
         details={"email": PERSON_EMAIL},
     )
+    # Billing: Pat paid for Pro for a month, then cancelled; Olga is a customer too.
+    customer = CustomerFactory(user=person, stripe_customer_id="cus_pat")
+    subscription = SubscriptionFactory(
+        customer=customer,
+        stripe_subscription_id="sub_pat",
+        status=Subscription.Status.CANCELED,
+        current_period_start=at(-60 * 24 * 30),
+        current_period_end=at(0),
+        canceled_at=at(-10),
+        ended_at=at(0),
+        card_brand="visa",
+        card_last4="4242",
+    )
+    invoice = InvoiceFactory(
+        customer=customer,
+        subscription=subscription,
+        stripe_invoice_id="in_pat",
+        number="CONF-0042",
+        period_start=at(-60 * 24 * 30),
+        period_end=at(0),
+        created=at(-60 * 24 * 30),
+        paid_at=at(-60 * 24 * 30 + 5),
+        hosted_invoice_url="https://invoice.stripe.com/i/acct_test/in_pat",
+    )
+    mrr_change(subscription, at=at(-60 * 24 * 30), kind="new", before=0, after=1500)
+    WebhookEvent.objects.create(
+        stripe_event_id="evt_pat_paid",
+        type="invoice.paid",
+        object_id="in_pat",
+        created=at(-60 * 24 * 30 + 5),
+        payload={"data": {"object": {"id": "in_pat", "customer": "cus_pat"}}},
+        status=WebhookEvent.Status.PROCESSED,
+    )
+    InvoiceFactory(customer=CustomerFactory(user=other_host), number="CONF-0043")
     staff = UserFactory(email="sam.staff@example.com", roles=["support"])
     audit.record(
         actor=staff,
@@ -284,6 +324,9 @@ def build_world() -> World:
         ticket=ticket,
         other_ticket=other_ticket,
         token=token,
+        customer=customer,
+        subscription=subscription,
+        invoice=invoice,
     )
 
 

@@ -3,6 +3,8 @@
 import pytest
 
 from accounts.models import User
+from billing import gateway
+from billing.models import Customer, Invoice, MrrChange, Subscription, WebhookEvent
 from meetings import attendance
 from meetings.models import Invitation, Meeting, ParticipantSession
 from privacy import audit
@@ -71,11 +73,34 @@ def test_a_dry_run_changes_nothing_and_says_what_would_happen(world):
     assert counted[("support", "deleted", "Contact tickets they wrote")] == 1
     assert counted[("privacy", "deleted", "Email preferences (and suppression entries)")] == 1
     assert counted[("accounts", "anonymised", "The account")] == 1
+    assert (
+        counted[
+            (
+                "billing",
+                "anonymised",
+                "Link between their account and their billing customer",
+            )
+        ]
+        == 1
+    )
     kept = [line for line in lines if line.action == "kept"]
     assert {line.what for line in kept} >= {
         "Disclosure ledger entries about them",
         "Audit log entries by or about their account",
     }
+    billing_kept = {line.what.split(" (")[0]: line for line in kept if line.app == "billing"}
+    assert set(billing_kept) == {
+        "Invoices",
+        "Billing customer record",
+        "Ended subscriptions",
+        "Revenue history entries of their subscriptions",
+        "Stripe events received about their billing",
+    }
+    assert all(line.count == 1 for line in billing_kept.values())
+    invoices = billing_kept["Invoices"]
+    assert "Tax and accounting records" in invoices.reason and "7 years" in invoices.reason
+    assert "26 CFR 1.6001-1" in invoices.reason
+    assert "Stripe" in billing_kept["Billing customer record"].reason
     assert all(line.reason for line in kept)
     assert all(line.count > 0 for line in lines)
 
@@ -120,6 +145,61 @@ def test_after_erasure_the_account_is_blank_and_closed(world, django_capture_on_
     assert AuditEntry.objects.filter(actor=person).count() == 1
     assert AuditEntry.objects.get(actor=person).actor_label == f"user:{person.pk}"
     assert CookieConsent.objects.filter(user__isnull=True, gpc=True).count() == 1
+
+
+def test_billing_keeps_the_invoices_and_cuts_the_link_to_the_account(
+    world, django_capture_on_commit_callbacks
+):
+    olga_customer = Customer.objects.get(user=world.other_host)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        data_map.erase_person(Subject.for_user(world.person), dry_run=False)
+
+    customer = Customer.objects.get(pk=world.customer.pk)
+    assert customer.user_id is None
+    assert customer.stripe_customer_id == "cus_pat"
+    invoice = Invoice.objects.get(pk=world.invoice.pk)
+    assert (invoice.customer_id, invoice.number, invoice.amount_paid) == (
+        customer.pk,
+        "CONF-0042",
+        1500,
+    )
+    assert Subscription.objects.filter(pk=world.subscription.pk, customer=customer).exists()
+    assert MrrChange.objects.filter(customer=customer).count() == 1
+    assert WebhookEvent.objects.filter(stripe_event_id="evt_pat_paid").exists()
+    assert not Customer.objects.filter(user=world.person).exists()
+    # Another customer keeps their account.
+    assert Customer.objects.get(pk=olga_customer.pk).user == world.other_host
+    # A new export finds no billing for the (blanked) account any more.
+    export = data_map.export_person(Subject.for_user(User.objects.get(pk=world.person.pk)))
+    assert export["billing"] == {"customer": [], "subscriptions": [], "invoices": []}
+
+
+def test_a_running_subscription_is_reported_and_stripe_is_not_called(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    Subscription.objects.filter(pk=world.subscription.pk).update(
+        status=Subscription.Status.ACTIVE, canceled_at=None, ended_at=None
+    )
+
+    def no_stripe(*args, **kwargs):
+        raise AssertionError("the erasure called Stripe")
+
+    for name in ("cancel_subscription_now", "set_cancel_at_period_end", "retrieve_subscription"):
+        monkeypatch.setattr(gateway, name, no_stripe)
+    subject = Subject.for_user(world.person)
+    planned = data_map.erase_person(subject, dry_run=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = data_map.erase_person(subject, dry_run=False)
+
+    assert done == planned
+    [running] = [line for line in done if line.what.startswith("Subscriptions still running")]
+    assert (running.app, running.action, running.count) == ("billing", "kept", 1)
+    assert "not cancelled" in running.what
+    assert "charges the card" in running.reason and "finance cancels it" in running.reason
+    assert not [line for line in done if line.what.startswith("Ended subscriptions")]
+    assert Subscription.objects.get(pk=world.subscription.pk).status == "active"
 
 
 def test_other_hosts_keep_their_attendance_counts(world, django_capture_on_commit_callbacks):

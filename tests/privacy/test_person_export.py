@@ -39,6 +39,7 @@ SECTIONS = {
     "meetings": {"meetings_hosted", "sittings_hosted", "invitations", "attendance"},
     "recordings": {"recordings_hosted", "share_links", "consent_receipts"},
     "support": {"tickets", "answers"},
+    "billing": {"customer", "subscriptions", "invoices"},
     "privacy": {
         "email_preferences",
         "email_consent_log",
@@ -108,6 +109,24 @@ def test_every_app_exports_every_section_with_the_person_s_rows(world, export):
     assert export["privacy"]["cookie_consents"][0]["global_privacy_control"] is True
     assert export["privacy"]["disclosures"][0]["third_party"]
     assert export["privacy"]["newsletter_deliveries"][0]["newsletter"] == "Spring news"
+    assert export["billing"]["customer"] == [
+        {"stripe_customer_id": "cus_pat", "created_at": world.customer.created_at.isoformat()}
+    ]
+
+
+def test_the_billing_export_has_the_subscription_and_invoice_references(world, export):
+    [subscription] = export["billing"]["subscriptions"]
+    assert subscription["stripe_subscription_id"] == "sub_pat"
+    assert subscription["plan"] == world.subscription.plan.name
+    assert subscription["status"] == "Canceled"
+    assert (subscription["card_brand"], subscription["card_last4"]) == ("visa", "4242")
+    assert subscription["seats"] == 1
+    assert subscription["current_period_end"] == world.subscription.current_period_end.isoformat()
+    [invoice] = export["billing"]["invoices"]
+    assert invoice["number"] == "CONF-0042"
+    assert (invoice["amount_due_cents"], invoice["amount_paid_cents"]) == (1500, 1500)
+    assert invoice["paid_at"] == world.invoice.paid_at.isoformat()
+    assert invoice["hosted_invoice_url"] == "https://invoice.stripe.com/i/acct_test/in_pat"
 
 
 def test_the_export_is_json_with_iso_times(export):
@@ -124,6 +143,8 @@ def test_the_export_holds_no_one_else_s_rows(world, export):
     assert world.other_ticket.reference not in text
     assert "internal: call them" not in text  # staff's own notes
     assert len(export["privacy"]["disclosures"]) == 1
+    assert "CONF-0043" not in text  # Olga's invoice
+    assert [c["stripe_customer_id"] for c in export["billing"]["customer"]] == ["cus_pat"]
 
 
 def test_the_export_holds_no_secrets(world, export):
@@ -153,6 +174,7 @@ def test_an_attendee_without_an_account_gets_their_rows(world):
     assert [c["email"] for c in export["recordings"]["consent_receipts"]] == [GUEST_EMAIL]
     assert export["accounts"]["account"] == []
     assert export["meetings"]["meetings_hosted"] == []
+    assert export["billing"] == {"customer": [], "subscriptions": [], "invoices": []}
     text = json.dumps(export)
     assert PERSON_EMAIL not in text and "xena@" not in text
 

@@ -1,0 +1,186 @@
+"""A person's billing for a privacy request: their references in the export, and erasure
+that keeps what tax law asks for.
+
+Billing holds no email, name or address: Stripe does (it is our payment processor). What
+we hold are Stripe's ids, the subscription mirror (plan, status, periods, seats, a card's
+brand and last four digits) and invoices. Erasure cuts the link between the account and
+its Stripe customer, so the billing rows name no one; invoices, the customer row they
+point at and the subscriptions stay as accounting records.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from privacy.subjects import AppData, ErasureLine, Subject, lines_with_rows, row
+
+from .mirror import LIVE
+from .models import Customer, Invoice, MrrChange, Subscription, WebhookEvent
+
+APP = "billing"
+
+# Worded to what the cited rules say, without claiming more: the IRS keeps an assessment
+# open for 3 years (6 or more in some cases, 26 U.S.C. 6501) and California for 4 (Cal.
+# Rev. & Tax. Code 19057); 7 years covers both with the usual margin.
+TAX_RECORDS_REASON = (
+    "Tax and accounting records: they must be kept while the tax returns they support can "
+    "still be examined (26 CFR 1.6001-1(e); Cal. Rev. & Tax. Code 19530), which we take "
+    "as 7 years. They name no one once the link to the account is cut."
+)
+STRIPE_COPY = (
+    "Stripe, our payment processor, holds its own copy of the customer (email, name, card); "
+    "erasing that copy is done at Stripe, under Stripe's own retention duties, not by this "
+    "erasure."
+)
+
+
+def _customers(subject: Subject) -> QuerySet[Customer]:
+    # Billing knows an account, never an address: a person without one has no billing rows.
+    if subject.user is None:
+        return Customer.objects.none()
+    return Customer.objects.filter(user=subject.user)
+
+
+def _webhook_events(customers: QuerySet[Customer]) -> QuerySet[WebhookEvent]:
+    """Stored Stripe events about the customer, its subscriptions or its invoices."""
+    customer_ids = list(customers.values_list("stripe_customer_id", flat=True))
+    if not customer_ids:
+        return WebhookEvent.objects.none()
+    object_ids = [
+        *customer_ids,
+        *Subscription.objects.filter(customer__in=customers).values_list(
+            "stripe_subscription_id", flat=True
+        ),
+        *Invoice.objects.filter(customer__in=customers).values_list("stripe_invoice_id", flat=True),
+    ]
+    return WebhookEvent.objects.filter(
+        Q(object_id__in=object_ids) | Q(payload__data__object__customer__in=customer_ids)
+    )
+
+
+def export_for(subject: Subject) -> AppData:
+    customers = _customers(subject)
+    customer_rows = [
+        row(stripe_customer_id=c.stripe_customer_id, created_at=c.created_at)
+        for c in customers.order_by("created_at", "pk")
+    ]
+    subscriptions = [
+        row(
+            stripe_customer_id=s.customer.stripe_customer_id,
+            stripe_subscription_id=s.stripe_subscription_id,
+            plan=s.plan.name,
+            status=s.get_status_display(),
+            seats=s.quantity,
+            started_at=s.started_at,
+            current_period_start=s.current_period_start,
+            current_period_end=s.current_period_end,
+            cancel_at_period_end=s.cancel_at_period_end,
+            canceled_at=s.canceled_at,
+            ended_at=s.ended_at,
+            trial_end=s.trial_end,
+            card_brand=s.card_brand,
+            card_last4=s.card_last4,
+        )
+        for s in Subscription.objects.filter(customer__in=customers)
+        .select_related("customer", "plan")
+        .order_by("started_at", "pk")
+    ]
+    invoices = [
+        row(
+            stripe_invoice_id=i.stripe_invoice_id,
+            number=i.number,
+            status=i.status,
+            currency=i.currency,
+            amount_due_cents=i.amount_due,
+            amount_paid_cents=i.amount_paid,
+            period_start=i.period_start,
+            period_end=i.period_end,
+            created=i.created,
+            paid_at=i.paid_at,
+            hosted_invoice_url=i.hosted_invoice_url,
+        )
+        for i in Invoice.objects.filter(customer__in=customers).order_by("created", "pk")
+    ]
+    return {"customer": customer_rows, "subscriptions": subscriptions, "invoices": invoices}
+
+
+def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
+    customers = _customers(subject)
+    subscriptions = Subscription.objects.filter(customer__in=customers)
+    live = subscriptions.filter(status__in=LIVE)
+    lines = [
+        ErasureLine(
+            APP,
+            "Link between their account and their billing customer: cut, so the billing "
+            "rows below name no one",
+            customers.count(),
+            "anonymised",
+        ),
+        ErasureLine(
+            APP,
+            "Invoices (number, status, amounts, periods, payment date, Stripe's link)",
+            Invoice.objects.filter(customer__in=customers).count(),
+            "kept",
+            reason=TAX_RECORDS_REASON,
+        ),
+        ErasureLine(
+            APP,
+            "Billing customer record (Stripe's customer id only)",
+            customers.count(),
+            "kept",
+            reason="The kept invoices point at it. " + STRIPE_COPY,
+        ),
+        # Not cancelled here, and said so: billing's services can only cancel at the end
+        # of the period (on the host's own request), and Stripe is not called inside the
+        # erasure's transaction, since a rollback could not take a cancellation back. Side
+        # effects of an erasure run after its commit (recordings' files); a cancellation
+        # after the commit needs a billing service and task to retry it, which billing
+        # does not have yet, so staff see this line in the dry run and finance cancels.
+        ErasureLine(
+            APP,
+            "Subscriptions still running (active, trialing or past due): not cancelled by "
+            "this erasure",
+            live.count(),
+            "kept",
+            reason=(
+                "Billing can cancel a subscription only at the end of its period, and this "
+                "erasure does not call Stripe. Until finance cancels it at Stripe it renews "
+                "and charges the card on file, so cancel it before or right after erasing."
+            ),
+        ),
+        ErasureLine(
+            APP,
+            "Ended subscriptions (plan, status, periods, seats, card brand and last four digits)",
+            subscriptions.exclude(status__in=LIVE).count(),
+            "kept",
+            reason=(
+                "The kept invoices refer to them. They mirror what Stripe reports, hold no "
+                "card number, and name no one once the link to the account is cut."
+            ),
+        ),
+        ErasureLine(
+            APP,
+            "Revenue history entries of their subscriptions",
+            MrrChange.objects.filter(customer__in=customers).count(),
+            "kept",
+            reason="Amounts and dates only, no personal information; revenue metrics use them.",
+        ),
+        ErasureLine(
+            APP,
+            "Stripe events received about their billing",
+            _webhook_events(customers).count(),
+            "kept",
+            reason=(
+                "Only Stripe's ids are stored from each event, never an email, name or card "
+                "detail; they are the record of what Stripe told us."
+            ),
+        ),
+    ]
+    if dry_run:
+        return lines_with_rows(lines)
+    with transaction.atomic():
+        # A webhook syncing this customer right now holds its row; wait for it.
+        list(customers.select_for_update())
+        customers.update(user=None)
+    return lines_with_rows(lines)
