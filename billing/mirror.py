@@ -326,6 +326,17 @@ def end_expired_grace_periods(*, now: datetime | None = None) -> list[str]:
     return ended
 
 
+def cancel_now(*, stripe_subscription_id: str, idempotency_key: str) -> str:
+    """Cancel a subscription at Stripe at once and mirror it; its status afterwards."""
+    if not gateway.is_configured():
+        # Without Stripe nothing can charge the card; the mirror row says what it said.
+        return "not-configured"
+    gateway.cancel_subscription_now(
+        subscription_id=stripe_subscription_id, idempotency_key=idempotency_key
+    )
+    return sync_subscription(stripe_subscription_id).status
+
+
 # --- Reconciliation -------------------------------------------------------------------
 
 

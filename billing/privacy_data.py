@@ -10,11 +10,14 @@ point at and the subscriptions stay as accounting records.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from privacy.subjects import AppData, ErasureLine, Subject, lines_with_rows, row
 
+from . import tasks
 from .mirror import LIVE
 from .models import Customer, Invoice, MrrChange, Subscription, WebhookEvent
 
@@ -131,23 +134,14 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
             "kept",
             reason="The kept invoices point at it. " + STRIPE_COPY,
         ),
-        # Not cancelled here, and said so: billing's services can only cancel at the end
-        # of the period (on the host's own request), and Stripe is not called inside the
-        # erasure's transaction, since a rollback could not take a cancellation back. Side
-        # effects of an erasure run after its commit (recordings' files); a cancellation
-        # after the commit needs a billing service and task to retry it, which billing
-        # does not have yet, so staff see this line in the dry run and finance cancels.
+        # Cancelled at Stripe once the erasure commits, by a task that retries: a rollback
+        # could not take back a cancellation made inside the transaction.
         ErasureLine(
             APP,
-            "Subscriptions still running (active, trialing or past due): not cancelled by "
-            "this erasure",
+            "Subscriptions still running (active, trialing or past due): cancelled at Stripe "
+            "right after the erasure, so the card on file is not charged again",
             live.count(),
-            "kept",
-            reason=(
-                "Billing can cancel a subscription only at the end of its period, and this "
-                "erasure does not call Stripe. Until finance cancels it at Stripe it renews "
-                "and charges the card on file, so cancel it before or right after erasing."
-            ),
+            "cancelled",
         ),
         ErasureLine(
             APP,
@@ -179,8 +173,13 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
     ]
     if dry_run:
         return lines_with_rows(lines)
+    running = list(live.values_list("stripe_subscription_id", flat=True))
     with transaction.atomic():
         # A webhook syncing this customer right now holds its row; wait for it.
         list(customers.select_for_update())
         customers.update(user=None)
+    for stripe_subscription_id in running:
+        transaction.on_commit(
+            partial(tasks.cancel_subscription_for_erasure.delay, stripe_subscription_id)
+        )
     return lines_with_rows(lines)

@@ -41,3 +41,17 @@ def reconcile_with_stripe() -> dict[str, object]:
     if not gateway.is_configured():
         return {"skipped": "Stripe is not configured."}
     return mirror.reconcile().as_dict()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8)
+def cancel_subscription_for_erasure(self, stripe_subscription_id: str) -> str:  # type: ignore[no-untyped-def]
+    """Stop a deleted person's subscription at Stripe; retried until Stripe says so."""
+    try:
+        return mirror.cancel_now(
+            stripe_subscription_id=stripe_subscription_id,
+            idempotency_key=f"erasure-cancel-{stripe_subscription_id}",
+        )
+    except (gateway.GatewayError, mirror.MirrorError) as exc:
+        if self.request.retries >= self.max_retries:
+            raise
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc

@@ -23,7 +23,8 @@ from accounts.models import User
 Row = dict[str, Any]
 # One app's export: section name ("meetings_hosted", "attendance", ...) to its rows.
 AppData = dict[str, list[Row]]
-Action = Literal["deleted", "anonymised", "kept"]
+# "cancelled": a running service (a paid subscription) stopped, after the erasure commits.
+Action = Literal["deleted", "anonymised", "cancelled", "kept"]
 
 # Stand-ins for what erasure removes. Nothing of the original survives in them.
 REMOVED_NAME = "Removed participant"
@@ -108,7 +109,7 @@ class ErasureLine:
     reason: str = ""
 
     def __post_init__(self) -> None:
-        if self.action not in ("deleted", "anonymised", "kept"):
+        if self.action not in ("deleted", "anonymised", "cancelled", "kept"):
             raise ValueError(f"Unknown erasure action {self.action!r}.")
         if self.action == "kept" and not self.reason.strip():
             raise ValueError("Say why rows are kept.")

@@ -1,9 +1,10 @@
 """Delete: every app's erase for one person, the dry run staff see first, and the result."""
 
 import pytest
+from celery.exceptions import Retry
 
 from accounts.models import User
-from billing import gateway
+from billing import gateway, mirror
 from billing.models import Customer, Invoice, MrrChange, Subscription, WebhookEvent
 from meetings import attendance
 from meetings.models import Invitation, Meeting, ParticipantSession
@@ -175,31 +176,44 @@ def test_billing_keeps_the_invoices_and_cuts_the_link_to_the_account(
     assert export["billing"] == {"customer": [], "subscriptions": [], "invoices": []}
 
 
-def test_a_running_subscription_is_reported_and_stripe_is_not_called(
-    world, monkeypatch, django_capture_on_commit_callbacks
+def test_a_running_subscription_is_cancelled_at_stripe_only_after_the_erasure_commits(
+    world, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
+    settings.STRIPE_SECRET_KEY = "sk_test_erasure"
     Subscription.objects.filter(pk=world.subscription.pk).update(
         status=Subscription.Status.ACTIVE, canceled_at=None, ended_at=None
     )
-
-    def no_stripe(*args, **kwargs):
-        raise AssertionError("the erasure called Stripe")
-
-    for name in ("cancel_subscription_now", "set_cancel_at_period_end", "retrieve_subscription"):
-        monkeypatch.setattr(gateway, name, no_stripe)
+    cancelled = []
+    monkeypatch.setattr(
+        gateway,
+        "cancel_subscription_now",
+        lambda **kwargs: cancelled.append(kwargs),
+    )
+    monkeypatch.setattr(
+        mirror,
+        "sync_subscription",
+        lambda sid, **kwargs: Subscription.objects.get(stripe_subscription_id=sid),
+    )
     subject = Subject.for_user(world.person)
     planned = data_map.erase_person(subject, dry_run=True)
+    assert cancelled == []  # a dry run calls nobody
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         done = data_map.erase_person(subject, dry_run=False)
+    assert cancelled == []  # nothing inside the transaction
+    for callback in callbacks:
+        callback()
 
     assert done == planned
     [running] = [line for line in done if line.what.startswith("Subscriptions still running")]
-    assert (running.app, running.action, running.count) == ("billing", "kept", 1)
-    assert "not cancelled" in running.what
-    assert "charges the card" in running.reason and "finance cancels it" in running.reason
+    assert (running.app, running.action, running.count) == ("billing", "cancelled", 1)
+    assert cancelled == [
+        {
+            "subscription_id": world.subscription.stripe_subscription_id,
+            "idempotency_key": f"erasure-cancel-{world.subscription.stripe_subscription_id}",
+        }
+    ]
     assert not [line for line in done if line.what.startswith("Ended subscriptions")]
-    assert Subscription.objects.get(pk=world.subscription.pk).status == "active"
 
 
 def test_other_hosts_keep_their_attendance_counts(world, django_capture_on_commit_callbacks):
@@ -328,3 +342,27 @@ def test_an_erasure_line_that_keeps_rows_must_say_why():
         ErasureLine("privacy", "Ledger", 1, "kept")
     with pytest.raises(ValueError, match="action"):
         ErasureLine("privacy", "Ledger", 1, "hidden")  # type: ignore[arg-type]
+
+
+def test_the_erasure_cancellation_retries_while_stripe_is_down(world, monkeypatch, settings):
+    from billing.tasks import cancel_subscription_for_erasure
+
+    settings.STRIPE_SECRET_KEY = "sk_test_erasure"
+    calls = []
+
+    def down(**kwargs):
+        calls.append(kwargs)
+        raise gateway.GatewayError("Stripe is down")
+
+    monkeypatch.setattr(gateway, "cancel_subscription_now", down)
+    sid = world.subscription.stripe_subscription_id
+
+    # Scheduled again, with backoff, while retries remain...
+    with pytest.raises(Retry):
+        cancel_subscription_for_erasure.apply(args=[sid])
+    # ...and after the last one it fails loudly, for the task's error log.
+    with pytest.raises(gateway.GatewayError):
+        cancel_subscription_for_erasure.apply(
+            args=[sid], retries=cancel_subscription_for_erasure.max_retries
+        )
+    assert len(calls) == 2
