@@ -1,14 +1,12 @@
-import secrets
-
 from django.conf import settings
 from django.db import models
 
+from conferencing.references import short_reference
+
 
 def new_reference() -> str:
-    """A short reference people can quote, e.g. "C-7KQ2-9XWD"; not guessable, not sequential."""
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    code = "".join(secrets.choice(alphabet) for _ in range(8))
-    return f"C-{code[:4]}-{code[4:]}"
+    """A ticket's reference, e.g. "C-7KQ2-9XWD"."""
+    return short_reference("C")
 
 
 class Topic(models.TextChoices):

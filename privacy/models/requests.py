@@ -1,13 +1,11 @@
-import secrets
-
 from django.db import models
+
+from conferencing.references import short_reference
 
 
 def new_request_reference() -> str:
-    """A reference to quote, e.g. "PR-7KQ2-9XWD": not guessable, not sequential."""
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    code = "".join(secrets.choice(alphabet) for _ in range(8))
-    return f"PR-{code[:4]}-{code[4:]}"
+    """A privacy request's reference, e.g. "PR-7KQ2-9XWD"."""
+    return short_reference("PR")
 
 
 class PrivacyRequest(models.Model):

@@ -172,40 +172,45 @@ def _back(reference: str) -> HttpResponse:
     return redirect("privacy:staff_request", reference=reference)
 
 
-@role_required(PRIVACY_ADMIN)
-@require_POST
-def staff_request_deny(request: HttpRequest, reference: str) -> HttpResponse:
+def _step_with_reason(
+    request: HttpRequest, reference: str, *, prefix: str, step: Any, done: str
+) -> HttpResponse:
+    """A staff step that tells the requester why (deny, extend): the form, then the service."""
     privacy_request = _get_request(reference)
-    form = ReasonForm(request.POST, prefix="deny")
+    form = ReasonForm(request.POST, prefix=prefix)
     if not form.is_valid():
-        return _detail(request, privacy_request, status=400, deny_form=form)
+        return _detail(request, privacy_request, status=400, **{f"{prefix}_form": form})
     try:
-        services.deny(
-            request=privacy_request, reason=form.cleaned_data["reason"], actor=_staff(request)
-        )
+        step(request=privacy_request, reason=form.cleaned_data["reason"], actor=_staff(request))
     except services.RequestError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "The request is denied; the requester was told why.")
+        messages.success(request, done)
     return _back(reference)
+
+
+@role_required(PRIVACY_ADMIN)
+@require_POST
+def staff_request_deny(request: HttpRequest, reference: str) -> HttpResponse:
+    return _step_with_reason(
+        request,
+        reference,
+        prefix="deny",
+        step=services.deny,
+        done="The request is denied; the requester was told why.",
+    )
 
 
 @role_required(PRIVACY_ADMIN)
 @require_POST
 def staff_request_extend(request: HttpRequest, reference: str) -> HttpResponse:
-    privacy_request = _get_request(reference)
-    form = ReasonForm(request.POST, prefix="extend")
-    if not form.is_valid():
-        return _detail(request, privacy_request, status=400, extend_form=form)
-    try:
-        services.extend(
-            request=privacy_request, reason=form.cleaned_data["reason"], actor=_staff(request)
-        )
-    except services.RequestError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Extended by 45 days; the requester was told the reason.")
-    return _back(reference)
+    return _step_with_reason(
+        request,
+        reference,
+        prefix="extend",
+        step=services.extend,
+        done="Extended by 45 days; the requester was told the reason.",
+    )
 
 
 @role_required(PRIVACY_ADMIN)
