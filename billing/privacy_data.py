@@ -29,7 +29,8 @@ APP = "billing"
 TAX_RECORDS_REASON = (
     "Tax and accounting records: they must be kept while the tax returns they support can "
     "still be examined (26 CFR 1.6001-1(e); Cal. Rev. & Tax. Code 19530), which we take "
-    "as 7 years. They name no one once the link to the account is cut."
+    "as 7 years from each invoice's date; a daily task deletes them after that. They name "
+    "no one once the link to the account is cut."
 )
 STRIPE_COPY = (
     "Stripe, our payment processor, holds its own copy of the customer (email, name, card); "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import gateway, mirror, webhooks
+from . import gateway, mirror, retention, webhooks
 
 BACKOFF_SECONDS = 30  # doubled after each failed attempt: 30 s, 1, 2, 4 minutes
 
@@ -55,3 +55,8 @@ def cancel_subscription_for_erasure(self, stripe_subscription_id: str) -> str:  
         if self.request.retries >= self.max_retries:
             raise
         raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+
+
+@shared_task
+def purge_expired_invoices() -> int:
+    return retention.purge_expired_invoices()

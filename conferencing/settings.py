@@ -357,6 +357,8 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="").rstrip("/")
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2024-06-20")
 # Days a past_due subscription keeps its plan before it is cancelled and the account is Free.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=14)
+# Invoices are tax records: kept this many years from their date, then deleted.
+BILLING_RECORDS_YEARS = env.int("BILLING_RECORDS_YEARS", default=7)
 CELERY_BEAT_SCHEDULE |= {
     "billing-requeue-stalled-webhook-events": {
         "task": "billing.tasks.requeue_stalled_webhook_events",
@@ -365,6 +367,10 @@ CELERY_BEAT_SCHEDULE |= {
     "billing-end-expired-grace": {
         "task": "billing.tasks.end_expired_grace_periods",
         "schedule": 3600.0,
+    },
+    "billing-purge-expired-invoices": {
+        "task": "billing.tasks.purge_expired_invoices",
+        "schedule": 24 * 3600.0,
     },
     "billing-reconcile-with-stripe": {
         "task": "billing.tasks.reconcile_with_stripe",
