@@ -412,8 +412,12 @@ def scrub_requester(*, request: PrivacyRequest) -> None:
 CORRECTABLE_FIELDS = ("full_name", "company", "job_title", "time_zone")
 
 
+@transaction.atomic
 def correct(*, request: PrivacyRequest, changes: dict[str, str], actor: User) -> PrivacyRequest:
-    """Apply a correction staff have reviewed, through accounts' own service."""
+    """Apply a correction staff have reviewed, through accounts' own service.
+
+    One transaction: a value the account refuses leaves the request where it was.
+    """
     from accounts.services import update_profile
 
     if request.kind != Kind.CORRECT:
