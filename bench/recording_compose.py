@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from meetings.media.recorder import read_journal
+from recordings.journal import read_journal
 
 from . import OUTPUT_DIR, Report, Result
 

@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from meetings.media.recorder import Journal, read_journal
 from recordings import compose, states, storage
+from recordings.journal import Journal, read_journal
 from recordings.models import Recording
 
 logger = logging.getLogger(__name__)

@@ -10,18 +10,8 @@ Timing is kept: each packet's timestamp is its RTP timestamp relative to the tra
 written frame (a keyframe for video; the publisher is asked for one when the track's file
 starts), and the journal says when, in wall-clock time, that first frame arrived.
 
-The journal (``journal.jsonl`` in the recording's directory, one JSON object per line,
-flushed as it goes) is the contract with the processing step, which runs in another
-process::
-
-    {"event": "started", "recording": "<id>", "at": <unix time>}
-    {"event": "track", "file": "<name>.webm", "peer_id": ..., "kind": "audio" | "video",
-     "source": "mic" | "camera" | "screen", "codec": "opus" | "vp8", "started_at": <unix>}
-    {"event": "track_end", "file": ..., "ended_at": <unix>, "frames": n, "bytes": n}
-    {"event": "stopped", "at": <unix time>, "reason": "stopped" | "room_closed"}
-
-A media process that dies mid-recording leaves a journal without ``stopped``; the files it
-wrote up to then are still readable (WebM is written as a stream).
+The journal (``recordings.journal``, written as the recording goes) is the contract with
+the processing step, which runs in another process.
 
 Pure asyncio and PyAV: no Django here.
 """
@@ -29,25 +19,25 @@ Pure asyncio and PyAV: no Django here.
 from __future__ import annotations
 
 import fractions
-import json
 import logging
 import queue
 import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import av
+
+from recordings.journal import JournalWriter
 
 from .aiortc_tap import EncodedFrame
 from .forwarding import is_vp8_keyframe
 
 logger = logging.getLogger(__name__)
 
-JOURNAL = "journal.jsonl"
 CODECS = {"video/vp8": ("vp8", "libvpx"), "audio/opus": ("opus", "libopus")}
 _MS = fractions.Fraction(1, 1000)
 _RTP_WRAP = 1 << 32
@@ -165,10 +155,9 @@ class RoomRecorder:
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self.stats = _Stats()
         self.stopped = False
-        self._journal: IO[str] = (self.directory / JOURNAL).open("a", encoding="utf-8")
-        self._journal_lock = threading.Lock()
+        self._journal = JournalWriter(self.directory)
         self.started_at = clock()
-        self._log({"event": "started", "recording": recording_id, "at": self.started_at})
+        self._journal.started(recording=recording_id, at=self.started_at)
         self._thread = threading.Thread(
             target=self._write_loop, name=f"recorder-{recording_id}", daemon=True
         )
@@ -208,16 +197,13 @@ class RoomRecorder:
         if track.started_at is None:
             track.started_at = self._clock()
             self._queue.put(("open", track.file, track.kind, track.mime_type))
-            self._log(
-                {
-                    "event": "track",
-                    "file": track.file,
-                    "peer_id": track.peer_id,
-                    "kind": track.kind,
-                    "source": track.source,
-                    "codec": CODECS[track.mime_type.lower()][0],
-                    "started_at": track.started_at,
-                }
+            self._journal.track(
+                file=track.file,
+                peer_id=track.peer_id,
+                kind=track.kind,
+                source=track.source,
+                codec=CODECS[track.mime_type.lower()][0],
+                started_at=track.started_at,
             )
         self.stats.frames_queued += 1
         self.stats.bytes_queued += len(frame.data)
@@ -260,11 +246,6 @@ class RoomRecorder:
 
     # --- the writer thread --------------------------------------------------------------
 
-    def _log(self, entry: dict[str, Any]) -> None:
-        with self._journal_lock:
-            self._journal.write(json.dumps(entry) + "\n")
-            self._journal.flush()
-
     def _write_loop(self) -> None:
         files: dict[str, TrackFile] = {}
         try:
@@ -294,12 +275,11 @@ class RoomRecorder:
                     _, at, reason = item
                     for name in list(files):
                         self._finish(files.pop(name), name, at)
-                    self._log({"event": "stopped", "at": at, "reason": reason})
+                    self._journal.stopped(at=at, reason=reason)
         finally:
             for track_file in files.values():
                 track_file.close()
-            with self._journal_lock:
-                self._journal.close()
+            self._journal.close()
 
     def _finish(self, track_file: TrackFile | None, name: str, ended_at: float) -> None:
         frames = bytes_written = 0
@@ -309,76 +289,6 @@ class RoomRecorder:
             except (av.FFmpegError, OSError):
                 logger.exception("recording %s: closing %s failed", self.recording_id, name)
             frames, bytes_written = track_file.frames, track_file.bytes
-        self._log(
-            {
-                "event": "track_end",
-                "file": name,
-                "ended_at": ended_at,
-                "frames": frames,
-                "bytes": bytes_written,
-            }
+        self._journal.track_end(
+            file=name, ended_at=ended_at, frames=frames, bytes_written=bytes_written
         )
-
-
-@dataclass
-class JournalTrack:
-    file: str
-    peer_id: str
-    kind: str
-    source: str
-    codec: str
-    started_at: float
-    ended_at: float | None = None
-    frames: int = 0
-
-
-@dataclass
-class Journal:
-    """What ``journal.jsonl`` says (read by the processing step)."""
-
-    recording: str = ""
-    started_at: float | None = None
-    stopped_at: float | None = None
-    stop_reason: str = ""
-    tracks: list[JournalTrack] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return self.started_at is not None and self.stopped_at is not None
-
-
-def read_journal(directory: Path) -> Journal:
-    """Parse a recording's journal; a torn last line (the writer died) is ignored."""
-    journal = Journal()
-    path = Path(directory) / JOURNAL
-    if not path.exists():
-        return journal
-    by_file: dict[str, JournalTrack] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        event = entry.get("event")
-        if event == "started" and journal.started_at is None:
-            journal.recording = entry.get("recording", "")
-            journal.started_at = float(entry["at"])
-        elif event == "track":
-            track = JournalTrack(
-                file=entry["file"],
-                peer_id=entry["peer_id"],
-                kind=entry["kind"],
-                source=entry["source"],
-                codec=entry["codec"],
-                started_at=float(entry["started_at"]),
-            )
-            by_file[track.file] = track
-            journal.tracks.append(track)
-        elif event == "track_end" and entry.get("file") in by_file:
-            track = by_file[entry["file"]]
-            track.ended_at = float(entry["ended_at"])
-            track.frames = int(entry.get("frames", 0))
-        elif event == "stopped":
-            journal.stopped_at = float(entry["at"])
-            journal.stop_reason = entry.get("reason", "")
-    return journal

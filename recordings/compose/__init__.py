@@ -1,6 +1,6 @@
 """Composition: a recording's per-track WebM files into one MP4 people can watch.
 
-The media server writes one WebM per track and a journal (``meetings.media.recorder``); a
+The media server writes one WebM per track and a journal (``recordings.journal``); a
 Celery worker turns them into ``composed.mp4`` (H.264 + AAC, faststart) and a thumbnail.
 Everything streams: a track is opened when the timeline reaches it and only its current
 frame is held, so memory does not grow with the recording's length.

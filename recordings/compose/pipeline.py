@@ -16,7 +16,7 @@ from typing import Any
 
 import av
 
-from meetings.media.recorder import Journal, JournalTrack
+from recordings.journal import Journal, JournalTrack
 
 from .audio import LAYOUT, RATE, AudioTrack, audio_frame, mix
 from .media import MediaInfo, probe, replacing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meetings.media.recorder import Journal, JournalTrack
+from recordings.journal import Journal, JournalTrack
 
 from .media import CompositionError
 from .sources import last_frame_time

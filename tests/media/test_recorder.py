@@ -8,8 +8,9 @@ from pathlib import Path
 import av
 import pytest
 
-from meetings.media.recorder import read_journal, vp8_dimensions
+from meetings.media.recorder import vp8_dimensions
 from meetings.media.sfu import MediaRoom
+from recordings.journal import read_journal
 
 from . import Client, join, use_loopback_ice, wait_until
 

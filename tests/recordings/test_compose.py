@@ -12,7 +12,6 @@ import av
 import numpy as np
 import pytest
 
-from meetings.media.recorder import Journal, read_journal
 from recordings.compose import (
     CompositionError,
     MediaInfo,
@@ -23,6 +22,7 @@ from recordings.compose import (
     verify,
 )
 from recordings.compose.layout import Rect, fit, grid
+from recordings.journal import Journal, read_journal
 
 from .tracks import (
     BLUE,

@@ -21,7 +21,8 @@ from typing import Any
 import av
 import numpy as np
 
-from meetings.media.recorder import JOURNAL, TrackFile
+from meetings.media.recorder import TrackFile
+from recordings.journal import JOURNAL
 
 START = 1_700_000_000.0  # the recording's "started" time (unix seconds)
 VIDEO_CLOCK, AUDIO_CLOCK = 90_000, 48_000

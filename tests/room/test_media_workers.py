@@ -602,7 +602,7 @@ async def test_a_recording_runs_on_the_worker_that_holds_the_room(
 ):
     """Recording requests reach the lease holder in order; it writes the consented
     participant's tracks and closes the journal on stop."""
-    from meetings.media.recorder import read_journal
+    from recordings.journal import read_journal
 
     workers.start(2)
     gateway = web()

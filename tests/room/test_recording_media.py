@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from channels.db import database_sync_to_async
 
-from meetings.media.recorder import Journal, read_journal
 from recordings import storage
 from recordings.compose import probe
+from recordings.journal import Journal, read_journal
 from recordings.models import ConsentReceipt, Recording
 from tests.media import use_loopback_ice, wait_until
 
