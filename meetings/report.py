@@ -5,7 +5,6 @@ given: one row per person, a bar per stretch of presence, hour and minute ticks 
 host's time zone.
 """
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,8 @@ from typing import IO
 from zoneinfo import ZoneInfo
 
 from django.utils.text import slugify
+
+from common.safe_csv import FormulaSafeWriter
 
 from .attendance import PersonAttendance
 from .models import Occurrence
@@ -42,8 +43,6 @@ CSV_HEADER = (
     "Minutes",
     "Link used",
 )
-# A spreadsheet would run a cell that starts like a formula; guests choose their names.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -205,19 +204,16 @@ def _iso_local(moment: datetime | None, zone: ZoneInfo) -> str:
     return "" if moment is None else moment.astimezone(zone).replace(microsecond=0).isoformat()
 
 
-def _cell(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
-
-
 def write_csv(rows: Iterable[PersonAttendance], *, zone: ZoneInfo, out: IO[str]) -> None:
-    """One line per person, times in ISO 8601: UTC, then the host's own clock."""
-    writer = csv.writer(out)
+    """One line per person, times in ISO 8601: UTC, then the host's own clock. Guests
+    choose their names, so the writer defuses cells a spreadsheet would run."""
+    writer = FormulaSafeWriter(out)
     writer.writerow(CSV_HEADER)
     for row in rows:
         writer.writerow(
             [
-                _cell(row.display_name),
-                _cell(row.email),
+                row.display_name,
+                row.email,
                 row.sessions,
                 _iso_utc(row.first_joined),
                 _iso_utc(row.last_left),
@@ -225,7 +221,7 @@ def write_csv(rows: Iterable[PersonAttendance], *, zone: ZoneInfo, out: IO[str])
                 _iso_local(row.last_left, zone),
                 zone.key,
                 f"{row.minutes:.1f}",
-                _cell("; ".join(row.links)),
+                "; ".join(row.links),
             ]
         )
 

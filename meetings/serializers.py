@@ -5,9 +5,7 @@ meetings (plan limits, series length, the past) stay in `schedule.validate` and 
 services, whose errors the views hand back under these serializers' field names.
 """
 
-import csv
 import dataclasses
-import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.timezones import validate_time_zone
+from common.safe_csv import Cell, csv_text
 
 from . import links
 from .models import Invitation, Meeting, Occurrence, Recurrence
@@ -418,23 +417,15 @@ class AttendanceSerializer(serializers.Serializer):
     rows = AttendanceRowSerializer(many=True)
 
 
-# Spreadsheets run cells that start with these as formulas; a guest picks their own name.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
+def _csv_value(value: Any) -> Cell:
     if isinstance(value, list | tuple):
-        value = "; ".join(str(item) for item in value)
-    text = str(value)
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+        return "; ".join(str(item) for item in value)
+    return value
 
 
 def attendance_csv(rows: Iterable[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(ATTENDANCE_COLUMNS)
-    for row in rows:
-        writer.writerow([_csv_cell(row[column]) for column in ATTENDANCE_COLUMNS])
-    return buffer.getvalue()
+    """The API's attendance rows as CSV; guests choose their names, so cells are defused."""
+    return csv_text(
+        ATTENDANCE_COLUMNS,
+        ([_csv_value(row[column]) for column in ATTENDANCE_COLUMNS] for row in rows),
+    )

@@ -5,7 +5,6 @@ The ledger names people, so every view and export of it writes the audit log.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import User
 from accounts.roles import PRIVACY_ADMIN
 from accounts.staff import role_required
+from common.safe_csv import csv_lines
 
 from . import audit, registry
 from .disclosures import DisclosureRefused, record_disclosure
@@ -43,12 +43,6 @@ CSV_HEADER = (
     "reference",
     "recorded_by",
 )
-# A spreadsheet runs a cell that starts like a formula; descriptions are typed by people.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def formula_safe(value: str) -> str:
-    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
 
 
 def _staff(request: HttpRequest) -> User:
@@ -74,35 +68,26 @@ def _category_labels(values: list[str]) -> str:
 
 
 def _csv_rows(rows: Any) -> Iterator[list[str]]:
-    yield list(CSV_HEADER)
+    # Descriptions are typed by people: the shared writer defuses formula-like cells.
     for row in rows.iterator(chunk_size=2000):
         yield [
-            formula_safe(cell)
-            for cell in (
-                row.at.astimezone(UTC).replace(microsecond=0).isoformat(),
-                row.third_party.name,
-                row.get_purpose_display(),
-                "yes" if row.personal else "no",
-                str(row.user_id or ""),
-                row.user.email if row.user else "",
-                row.subject_key,
-                _category_labels(row.categories),
-                row.description,
-                row.reference,
-                row.recorded_by.email if row.recorded_by else "",
-            )
+            row.at.astimezone(UTC).replace(microsecond=0).isoformat(),
+            row.third_party.name,
+            row.get_purpose_display(),
+            "yes" if row.personal else "no",
+            str(row.user_id or ""),
+            row.user.email if row.user else "",
+            row.subject_key,
+            _category_labels(row.categories),
+            row.description,
+            row.reference,
+            row.recorded_by.email if row.recorded_by else "",
         ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _ledger_csv(rows: Any) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(line) for line in _csv_rows(rows)), content_type="text/csv; charset=utf-8"
+        csv_lines(CSV_HEADER, _csv_rows(rows)), content_type="text/csv; charset=utf-8"
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="disclosure-ledger-{stamp}.csv"'

@@ -1,10 +1,8 @@
-"""The console's tables as CSV: text cells defused the way the attendance CSV does it, so a
-spreadsheet never runs a customer-supplied value as a formula."""
+"""The console's tables as CSV, through the shared formula-safe writer, so a spreadsheet
+never runs a customer-supplied value as a formula."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -13,21 +11,13 @@ from django.http import HttpResponse
 
 from billing.models import Customer, Invoice, Subscription
 from billing.mrr import subscription_mrr_cents
-from meetings.report import _cell as formula_safe
+from common.safe_csv import Cell, csv_text
 
 from .selectors.metrics import Month
 
-Cell = str | int | float | Decimal | None
 
-
-def _text(value: Cell | datetime) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, int | float | Decimal):
-        return str(value)  # a number can't be a formula
-    return formula_safe(str(value))
+def _cell(value: Cell | datetime) -> Cell:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _money(cents: int | None) -> Decimal | None:
@@ -41,12 +31,8 @@ def _ratio(value: float | None) -> Decimal | None:
 def response(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[Cell | datetime]]
 ) -> HttpResponse:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_text(cell) for cell in row])
-    result = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    text = csv_text(header, ([_cell(cell) for cell in row] for row in rows))
+    result = HttpResponse(text, content_type="text/csv; charset=utf-8")
     result["Content-Disposition"] = f'attachment; filename="{filename}"'
     result["Cache-Control"] = "private, no-store"
     return result

@@ -1,15 +1,13 @@
 """The ZIP an access request delivers: everything about the person, readable two ways.
 
 ``data.json`` holds it all; ``<app>/<section>.csv`` holds each section for a spreadsheet,
-with cells that would run as formulas defused the way the attendance CSV does it; the
-composed recordings the person hosts go under ``recordings/``. The file is written under
-a temporary name and renamed at the end, so a crash never leaves a half ZIP in its place.
+written by the shared formula-safe writer (``common.safe_csv``); the composed recordings
+the person hosts go under ``recordings/``. The file is written under a temporary name
+and renamed at the end, so a crash never leaves a half ZIP in its place.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import secrets
@@ -21,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from meetings.report import _cell as formula_safe
+from common.safe_csv import Cell, csv_text
 from privacy.subjects import AppData, Row, Subject
 from recordings import privacy_data as recordings_data
 
@@ -122,20 +120,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _cell(value: Any) -> Cell:
+    # Numbers stay numbers (a negative one is not a formula); the writer defuses text.
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return value if is_number else _text(value)
+
+
 def _csv(rows: list[Row]) -> str:
     columns = _columns(rows)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    for item in rows:
-        cells = []
-        for column in columns:
-            value = item.get(column)
-            # Numbers stay numbers (a negative one is not a formula); text is defused.
-            is_number = isinstance(value, int | float) and not isinstance(value, bool)
-            cells.append(str(value) if is_number else formula_safe(_text(value)))
-        writer.writerow(cells)
-    return out.getvalue()
+    return csv_text(columns, ([_cell(item.get(column)) for column in columns] for item in rows))
 
 
 def _readme(subject: Subject, data: dict[str, AppData], files: list[tuple[str, Path]]) -> str:
