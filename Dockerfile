@@ -15,11 +15,13 @@ WORKDIR /app
 # Paths are listed one by one: the build context also holds .venv/ and var/.
 COPY pyproject.toml ./
 COPY conferencing/ conferencing/
+COPY common/ common/
 COPY accounts/ accounts/
 COPY meetings/ meetings/
 COPY recordings/ recordings/
 COPY billing/ billing/
 COPY privacy/ privacy/
+COPY support/ support/
 RUN pip install . && rm -rf build ./*.egg-info
 
 COPY manage.py ./
