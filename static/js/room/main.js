@@ -10,6 +10,12 @@
 //
 // Everything the page starts with comes from data attributes on [data-room] (no inline
 // script). "?join=now" skips the pre-join screen (used by "Use here" and benchmarks).
+//
+// "Join now" does not wait for the camera and microphone: the permission prompt may be
+// answered late, or never. What the room is told of our mic and camera is derived from
+// the tracks actually going out (reportMediaState), and it is told again whenever a
+// track arrives, is replaced or goes away, so others never see "microphone off" for a
+// microphone they can hear, nor "on" for one that sends nothing.
 
 import { Signalling } from "./signalling.js";
 import {
@@ -102,6 +108,7 @@ function boot() {
     if (state.joined) ui.toast(event.detail.message, { tone: "alert", timeout: 10_000 });
     else ui.setMediaAlert(mediaProblems());
     reflectToggles();
+    reportMediaState();
   });
   const skip = new URLSearchParams(window.location.search).get("join") === "now";
   const acquired = local.acquire().then(() => afterAcquire());
@@ -187,16 +194,26 @@ function localTrackChanged({ kind, track }) {
     updatePreview();
     ui.setMediaAlert(mediaProblems());
   }
-  if (media) media.replaceTrack(kind, track).catch((error) => console.warn("room: replaceTrack", error));
-  if (kind === "video" && state.joined && state.publishing) sendMediaState({ video_off: !track });
-  if (kind === "audio" && state.joined && state.publishing && !track) sendMediaState({ audio_muted: true });
+  // The room hears of it both ways (a track arriving, replaced or gone; mic or camera)
+  // once the sender carries it.
+  const swapped = media ? media.replaceTrack(kind, track).catch((error) => console.warn("room: replaceTrack", error)) : null;
+  Promise.resolve(swapped).then(() => reportMediaState());
   reflectToggles();
   scheduleRender();
 }
 
+// The mic and camera as their toggles show them: on while the device is still starting.
+function micShownOn() {
+  return local.micOn && Boolean(local.micTrack || !local.errors.audio);
+}
+
+function cameraShownOn() {
+  return local.cameraOn && !local.errors.video;
+}
+
 function reflectToggles() {
-  const micOn = local.micOn && Boolean(local.micTrack || !local.errors.audio);
-  const cameraOn = local.cameraOn && !local.errors.video;
+  const micOn = micShownOn();
+  const cameraOn = cameraShownOn();
   ui.setToggle("mic", micOn, { hint: micOn ? "Turn off microphone" : "Turn on microphone" });
   ui.setToggle("camera", cameraOn, { hint: cameraOn ? "Turn off camera" : "Turn on camera" });
   ui.setToggle("screen", state.sharing, { hint: state.sharing ? "Stop presenting" : "Share your screen" });
@@ -267,14 +284,23 @@ function applySnapshot(snapshot, first) {
   scheduleRender();
 }
 
-// What the room should show of our mic and camera; both off while publishing is held.
-function reportMediaState() {
-  const me = { ...(state.participants.get(state.you) || {}), ...reported };
-  const mine = {
+// What the others can actually hear and see of us: a live, enabled track of each kind,
+// and publishing let go (both off while it is held; nothing leaves the browser then).
+function mediaTruth() {
+  return {
     audio_muted: !(state.publishing && local.micOn && local.micTrack !== null),
-    video_off: !(state.publishing && local.cameraOn && !local.errors.video),
+    video_off: !(state.publishing && local.cameraOn && local.cameraTrack !== null),
     screen_sharing: state.sharing,
   };
+}
+
+// Tell the room whatever of mediaTruth() it doesn't know yet. Every change of our mic,
+// camera or screen goes through here (after each snapshot too), so what the room shows
+// follows the tracks, whichever order the devices, the user and the host act in.
+function reportMediaState() {
+  if (!state.joined || !state.synced || state.out) return;
+  const me = { ...(state.participants.get(state.you) || {}), ...reported };
+  const mine = mediaTruth();
   const changed = Object.fromEntries(Object.entries(mine).filter(([key, value]) => Boolean(me[key]) !== value));
   if (Object.keys(changed).length) sendMediaState(changed);
 }
@@ -406,7 +432,7 @@ function receive(message) {
     case "muted_by_host":
       local.setMic(false).then(() => {
         reflectToggles();
-        sendMediaState({ audio_muted: true });
+        reportMediaState();
         scheduleRender();
       });
       ui.toast("The host muted your microphone. Unmute when you want to talk.", { timeout: 8_000 });
@@ -504,17 +530,17 @@ async function act(action, detail) {
       join();
       break;
     case "mic": {
-      const on = await local.setMic(!(local.micOn && local.micTrack));
-      sendMediaState({ audio_muted: !on });
+      const on = await local.setMic(!micShownOn());
+      reportMediaState();
       ui.announce(on ? "Microphone on" : "Microphone off");
       reflectToggles();
       scheduleRender();
       break;
     }
     case "camera": {
-      const on = await local.setCamera(!(local.cameraOn && local.cameraTrack));
+      const on = await local.setCamera(!cameraShownOn());
       if (!on && !state.joined) updatePreview();
-      sendMediaState({ video_off: !on });
+      reportMediaState();
       ui.announce(on ? "Camera on" : "Camera off");
       reflectToggles();
       scheduleRender();
@@ -592,7 +618,7 @@ async function startSharing() {
   screenTrack.addEventListener("ended", () => { if (state.sharing) stopSharing(); });
   state.sharing = true;
   if (media) await media.shareScreen(screenTrack);
-  sendMediaState({ screen_sharing: true });
+  reportMediaState();
   ui.announce("You're presenting");
   reflectToggles();
   scheduleRender();
@@ -603,7 +629,7 @@ async function stopSharing() {
   if (media) await media.stopScreen();
   if (screenTrack) screenTrack.stop();
   screenTrack = null;
-  sendMediaState({ screen_sharing: false });
+  reportMediaState();
   ui.announce("You stopped presenting");
   reflectToggles();
   scheduleRender();

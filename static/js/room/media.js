@@ -198,8 +198,16 @@ export class LocalMedia extends EventTarget {
   adopt(stream) {
     for (const track of stream.getTracks()) {
       if (track.kind === "audio") this.setMicTrack(track);
-      else this.setCameraTrack(track);
+      else if (this.cameraOn) this.setCameraTrack(track);
+      else track.stop(); // turned off while the devices were starting
     }
+  }
+
+  // Wait for the first acquisition if it is still under way (a permission prompt not
+  // answered yet), so a toggle meanwhile neither starts a second capture nor is undone
+  // by the first one's tracks arriving.
+  async settled() {
+    await Promise.resolve(this.ready).catch(() => {});
   }
 
   failed(kind, error) {
@@ -218,7 +226,10 @@ export class LocalMedia extends EventTarget {
       track.enabled = this.micOn;
       this.deviceIds.audioinput = track.getSettings().deviceId || this.deviceIds.audioinput;
       track.addEventListener("ended", () => {
-        if (this.micTrack === track) this.setMicTrack(null);
+        if (this.micTrack === track) {
+          this.micOn = false; // as the camera: its toggle shows off, on starts it again
+          this.setMicTrack(null);
+        }
       });
     }
     this.emit("change", { kind: "audio", track });
@@ -271,6 +282,9 @@ export class LocalMedia extends EventTarget {
   // or no device until now).
   async setMic(on) {
     this.micOn = on;
+    if (this.micTrack) this.micTrack.enabled = on;
+    if (on && !this.micTrack) await this.settled();
+    if (this.micOn !== on) return this.micOn; // toggled again meanwhile
     if (on && !this.micTrack && mediaDevicesSupported()) {
       if (!(await this.startMic())) return false;
     }
@@ -289,6 +303,9 @@ export class LocalMedia extends EventTarget {
       this.cameraOn = false;
       return false;
     }
+    await this.settled();
+    if (!this.cameraOn) return false; // turned off again meanwhile
+    if (this.cameraTrack) return true; // the first acquisition brought it
     return this.startCamera();
   }
 
@@ -318,7 +335,7 @@ export class LocalMedia extends EventTarget {
   // Both devices off and released: the microphone is not merely muted but stopped, so
   // there is no track to publish until it is turned on again.
   async release() {
-    await Promise.resolve(this.ready).catch(() => {}); // a capture still starting
+    await this.settled(); // a capture still starting
     this.micOn = false;
     this.cameraOn = false;
     this.setMicTrack(null);
