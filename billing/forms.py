@@ -11,9 +11,9 @@ import secrets
 from typing import Any
 
 from django import forms
-from django.core import signing
 
 from accounts.models import User
+from common.signed_links import BadSignedValue, sign, unsign
 
 from .models import Plan
 from .services import MAX_SEATS
@@ -21,8 +21,13 @@ from .services import MAX_SEATS
 OPERATION_MAX_AGE_SECONDS = 24 * 3600
 
 
+def _salt(user: User) -> str:
+    # Per account: an operation id issued to one account is refused for another.
+    return f"billing-operation-{user.pk}"
+
+
 def issue_operation_id(user: User) -> str:
-    return signing.dumps(secrets.token_hex(8), salt=f"billing-operation-{user.pk}")
+    return sign(secrets.token_hex(8), salt=_salt(user))
 
 
 class OperationForm(forms.Form):
@@ -34,12 +39,12 @@ class OperationForm(forms.Form):
 
     def clean_operation(self) -> str:
         try:
-            nonce = signing.loads(
+            nonce = unsign(
                 self.cleaned_data["operation"],
-                salt=f"billing-operation-{self.user.pk}",
+                salt=_salt(self.user),
                 max_age=OPERATION_MAX_AGE_SECONDS,
             )
-        except signing.BadSignature as exc:
+        except BadSignedValue as exc:
             raise forms.ValidationError(
                 "This page has expired. Reload it and try again.", code="operation"
             ) from exc

@@ -3,17 +3,18 @@
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
+
+from common.signed_links import BadSignedValue, sign_text, unsign_text
 
 from .models import Invitation, Meeting
 
 PERSONAL_PARAM = "i"
 
 
-def _signer(meeting: Meeting) -> signing.Signer:
-    # Salted per meeting, so a personal link cannot be carried over to another meeting.
-    return signing.Signer(salt=f"meetings.personal-link.{meeting.pk}")
+def _salt(meeting: Meeting) -> str:
+    # Per meeting, so a personal link cannot be carried over to another meeting.
+    return f"meetings.personal-link.{meeting.pk}"
 
 
 def join_path(meeting: Meeting) -> str:
@@ -25,7 +26,7 @@ def join_url(meeting: Meeting) -> str:
 
 
 def personal_join_url(invitation: Invitation) -> str:
-    value = _signer(invitation.meeting).sign(str(invitation.pk))
+    value = sign_text(str(invitation.pk), salt=_salt(invitation.meeting))
     return f"{join_url(invitation.meeting)}?{urlencode({PERSONAL_PARAM: value})}"
 
 
@@ -34,7 +35,7 @@ def invitation_from_link(meeting: Meeting, value: str | None) -> Invitation | No
     if not value:
         return None
     try:
-        pk = int(_signer(meeting).unsign(value))
-    except (signing.BadSignature, ValueError):
+        pk = int(unsign_text(value, salt=_salt(meeting)))
+    except (BadSignedValue, ValueError):
         return None
     return meeting.invitations.filter(pk=pk).first()

@@ -5,7 +5,7 @@ Each kind has its own salt, so a token made for one purpose never opens another.
 
 from datetime import timedelta
 
-from django.core import signing
+from common.signed_links import BadSignedValue, ExpiredSignedValue, sign, unsign
 
 from .email_categories import SUBSCRIPTION_CATEGORIES
 
@@ -24,14 +24,16 @@ class ExpiredToken(BadToken):
 
 
 def make_unsubscribe_token(*, email: str, category: str) -> str:
-    return signing.dumps({"e": email.lower(), "c": category}, salt=_SALT, compress=True)
+    return sign({"e": email.lower(), "c": category}, salt=_SALT, compress=True)
 
 
 def read_unsubscribe_token(token: str) -> tuple[str, str]:
-    """Return (email, category), or raise BadToken for anything not signed by us."""
+    """Return (email, category), or raise BadToken for anything not signed by us.
+
+    It never expires: an unsubscribe link in an old email must still work."""
     try:
-        data = signing.loads(token, salt=_SALT)
-    except signing.BadSignature as exc:
+        data = unsign(token, salt=_SALT, max_age=None)
+    except BadSignedValue as exc:
         raise BadToken("This unsubscribe link is not valid.") from exc
     if not isinstance(data, dict):
         raise BadToken("This unsubscribe link is not valid.")
@@ -42,7 +44,7 @@ def read_unsubscribe_token(token: str) -> tuple[str, str]:
 
 
 def make_preferences_token(*, email: str) -> str:
-    return signing.dumps({"e": email.lower()}, salt=_PREFERENCES_SALT, compress=True)
+    return sign({"e": email.lower()}, salt=_PREFERENCES_SALT, compress=True)
 
 
 def read_preferences_token(token: str) -> str:
@@ -51,7 +53,7 @@ def read_preferences_token(token: str) -> str:
 
 
 def make_newsletter_confirm_token(*, email: str) -> str:
-    return signing.dumps({"e": email.lower()}, salt=_NEWSLETTER_CONFIRM_SALT, compress=True)
+    return sign({"e": email.lower()}, salt=_NEWSLETTER_CONFIRM_SALT, compress=True)
 
 
 def read_newsletter_confirm_token(token: str) -> str:
@@ -69,10 +71,10 @@ def _read_email(
     token: str, *, salt: str, error: str, max_age: timedelta | None = None, expired: str = ""
 ) -> str:
     try:
-        data = signing.loads(token, salt=salt, max_age=max_age)
-    except signing.SignatureExpired as exc:
+        data = unsign(token, salt=salt, max_age=max_age)
+    except ExpiredSignedValue as exc:
         raise ExpiredToken(expired or error) from exc
-    except signing.BadSignature as exc:
+    except BadSignedValue as exc:
         raise BadToken(error) from exc
     email = data.get("e") if isinstance(data, dict) else None
     if not isinstance(email, str) or "@" not in email:

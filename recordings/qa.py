@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from accounts.models import User
 from accounts.roles import QUALITY_ASSURANCE, has_role
+from common.signed_links import BadSignedValue, sign, unsign
 from privacy import audit
 from privacy.models import AuditEntry
 
@@ -128,7 +128,7 @@ def start_viewing(*, staff: User, recording: Recording, purpose: str) -> str:
     """Open for QA (audited) and return a grant for the console's player."""
     opening = _open(staff=staff, recording=recording, purpose=purpose)
     payload: dict[str, Any] = {"entry": opening.entry.pk, "staff": staff.pk}
-    return signing.dumps(payload, salt=_GRANT_SALT)
+    return sign(payload, salt=_GRANT_SALT)
 
 
 def media_for_grant(*, staff: User, grant: str) -> tuple[Recording, Path]:
@@ -141,8 +141,8 @@ def media_for_grant(*, staff: User, grant: str) -> tuple[Recording, Path]:
         raise PermissionDenied("Only quality-assurance staff may do this.")
     expired = QAUseNotAllowed("This viewing has ended. Open the recording again.")
     try:
-        payload = signing.loads(grant, salt=_GRANT_SALT, max_age=GRANT_SECONDS)
-    except signing.BadSignature:
+        payload = unsign(grant, salt=_GRANT_SALT, max_age=GRANT_SECONDS)
+    except BadSignedValue:
         raise expired from None
     if not isinstance(payload, dict) or payload.get("staff") != staff.pk:
         raise expired

@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import User
+from common.signed_links import BadSignedValue, unsign
 
 from .. import cookies
 from ..cookies import CONSENT_COOKIE, JOIN_DETAILS_COOKIE, CookieCategory
@@ -154,12 +155,12 @@ def remembered_join_details(*, request: HttpRequest) -> dict[str, str] | None:
     if not current_consent(request=request).preferences:
         return None
     try:
-        value: Any = signing.loads(
+        value: Any = unsign(
             request.COOKIES[JOIN_DETAILS_COOKIE],
             salt=JOIN_DETAILS_SALT,
             max_age=JOIN_DETAILS_MAX_AGE,
         )
-    except (KeyError, signing.BadSignature):
+    except (KeyError, BadSignedValue):
         return None
     if not isinstance(value, dict):
         return None

@@ -10,13 +10,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.contrib.sessions.backends.base import SessionBase
-from django.core import signing
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 
 from accounts.models import User
+from common.signed_links import sign
 
 from .. import audit, cookies
 from ..cookies import CONSENT_COOKIE, JOIN_DETAILS_COOKIE
@@ -164,7 +164,7 @@ def remember_join_details(
         return False
     response.set_cookie(
         JOIN_DETAILS_COOKIE,
-        signing.dumps({"n": display_name, "e": email}, salt=selectors.JOIN_DETAILS_SALT),
+        sign({"n": display_name, "e": email}, salt=selectors.JOIN_DETAILS_SALT),
         max_age=selectors.JOIN_DETAILS_MAX_AGE,
         secure=selectors.cookie_is_secure(),
         httponly=True,

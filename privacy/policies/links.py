@@ -9,10 +9,11 @@ from html import escape, unescape
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 from django.utils.http import is_same_domain
 from django.utils.safestring import SafeString, mark_safe
+
+from common.signed_links import BadSignedValue, sign_text, unsign_text
 
 SALT = "privacy.policies.leaving"
 _SCHEMES = {"http", "https"}
@@ -33,7 +34,7 @@ def _checked(url: str) -> str:
 
 def sign_target(url: str) -> str:
     """The signed value for ?to=; raises BadTarget for anything but http(s)."""
-    return signing.Signer(salt=SALT).sign(_checked(url))
+    return sign_text(_checked(url), salt=SALT)
 
 
 def read_target(value: str) -> str:
@@ -41,8 +42,8 @@ def read_target(value: str) -> str:
     if not value:
         raise BadTarget("The link does not say where it leads.")
     try:
-        url = signing.Signer(salt=SALT).unsign(value)
-    except signing.BadSignature:
+        url = unsign_text(value, salt=SALT)
+    except BadSignedValue:
         raise BadTarget(
             "This link was changed after we made it, so we will not follow it."
         ) from None

@@ -6,8 +6,8 @@ import secrets
 from pathlib import Path
 
 from django.conf import settings
-from django.core import signing
 
+from common.signed_links import BadSignedValue, ExpiredSignedValue, sign, unsign
 from privacy.models import PrivacyRequest
 
 _SALT = "privacy.requests.download"
@@ -27,16 +27,16 @@ def new_export_name(request: PrivacyRequest) -> str:
 
 
 def make_download_token(request: PrivacyRequest) -> str:
-    return signing.dumps({"r": request.pk, "f": request.export_file}, salt=_SALT)
+    return sign({"r": request.pk, "f": request.export_file}, salt=_SALT)
 
 
 def read_download_token(token: str) -> tuple[int, str]:
     max_age = settings.PRIVACY_EXPORT_LINK_DAYS * 24 * 3600
     try:
-        data = signing.loads(token, salt=_SALT, max_age=max_age)
-    except signing.SignatureExpired as exc:
+        data = unsign(token, salt=_SALT, max_age=max_age)
+    except ExpiredSignedValue as exc:
         raise BadDownload("This download link has expired.") from exc
-    except signing.BadSignature as exc:
+    except BadSignedValue as exc:
         raise BadDownload("This download link is not valid.") from exc
     if not isinstance(data, dict) or not isinstance(data.get("r"), int) or not data.get("f"):
         raise BadDownload("This download link is not valid.")

@@ -6,8 +6,7 @@ re-pointed at someone else's notice by changing the id.
 
 from __future__ import annotations
 
-from django.core import signing
-
+from common.signed_links import BadSignedValue, ExpiredSignedValue, sign, unsign
 from privacy.models import ShineTheLightNotice
 
 _SALT = "privacy.requests.notice"
@@ -20,15 +19,15 @@ class BadNoticeLink(Exception):
 
 
 def make_notice_token(notice: ShineTheLightNotice) -> str:
-    return signing.dumps({"n": notice.pk, "k": notice.customer_key[:16]}, salt=_SALT)
+    return sign({"n": notice.pk, "k": notice.customer_key[:16]}, salt=_SALT)
 
 
 def read_notice_token(token: str) -> ShineTheLightNotice:
     try:
-        data = signing.loads(token, salt=_SALT, max_age=MAX_AGE_SECONDS)
-    except signing.SignatureExpired as exc:
+        data = unsign(token, salt=_SALT, max_age=MAX_AGE_SECONDS)
+    except ExpiredSignedValue as exc:
         raise BadNoticeLink("This link has expired.") from exc
-    except signing.BadSignature as exc:
+    except BadSignedValue as exc:
         raise BadNoticeLink("This link is not valid.") from exc
     if not isinstance(data, dict) or not isinstance(data.get("n"), int):
         raise BadNoticeLink("This link is not valid.")

@@ -13,7 +13,7 @@ def parsed(text):
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_each_formula_start_is_defused_with_an_apostrophe(start):
-    value = f"{start}HYPERLINK(\"http://evil.example\",\"x\")"
+    value = f'{start}HYPERLINK("http://evil.example","x")'
 
     assert defuse(value) == f"'{value}"
     assert parsed(csv_text(["name"], [[value]]))[1] == [f"'{value}"]
