@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page shows times in the signed-in viewer's zone (common/timezones.py).
+    "common.timezones.ViewerTimeZoneMiddleware",
     "privacy.consent.middleware.GlobalPrivacyControlMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -196,9 +198,9 @@ TURN_CREDENTIAL_TTL_SECONDS = env.int("TURN_CREDENTIAL_TTL_SECONDS", default=6 *
 MEDIA_GATEWAY = env.str(
     "MEDIA_GATEWAY",
     default=(
-        "meetings.room.media_workers.WorkerMediaGateway"
+        "meetings.room.gateways.workers.WorkerMediaGateway"
         if REDIS_URL
-        else "meetings.room.media_gateway.LocalMediaGateway"
+        else "meetings.room.gateways.local.LocalMediaGateway"
     ),
 )
 
@@ -299,7 +301,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": f"{SITE_NAME} API",
     "DESCRIPTION": (
-        "Schedule meetings, manage their occurrences and invitations, and read attendance. "
+        "Schedule meetings, manage their occurrences and invitations, read attendance, and "
+        "moderate a live sitting (admit, deny, remove, mute, lock, end). "
         "Authenticate with `Authorization: Token <key>` or a signed-in session."
     ),
     "VERSION": "1.0.0",
@@ -310,6 +313,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models call their stages "status": each enum keeps its model's name.
+    "ENUM_NAME_OVERRIDES": {
+        "MeetingStatusEnum": "meetings.models.Meeting.Status",
+        "OccurrenceStatusEnum": "meetings.models.Occurrence.Status",
+    },
 }
 INSTALLED_APPS += ["drf_spectacular_sidecar"]  # its static files: Swagger UI for /api/docs/
 

@@ -28,10 +28,13 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio as aioredis
+from aiortc import RTCPeerConnection
 from channels_redis.core import RedisChannelLayer
 
+from meetings.media_workers.leases import Keys
+from meetings.media_workers.messages import REQUEST, SHARED_CHANNEL
+from meetings.room.gateways.workers import WorkerMediaGateway
 from meetings.room.media_gateway import get_gateway, reset_gateway
-from meetings.room.media_workers import REQUEST, SHARED_CHANNEL, Keys, WorkerMediaGateway
 from tests.media import Client, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +103,7 @@ class Workers:
             "REDIS_URL": REDIS_URL,
             "DATABASE_URL": f"sqlite:///{self.database}",
             "DJANGO_SETTINGS_MODULE": "conferencing.settings",
-            "MEDIA_GATEWAY": "meetings.room.media_workers.WorkerMediaGateway",
+            "MEDIA_GATEWAY": "meetings.room.gateways.workers.WorkerMediaGateway",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }
@@ -166,7 +169,7 @@ def media_redis(settings) -> Iterator[str]:
             "CONFIG": {"hosts": [LAYER_HOST]},
         }
     }
-    settings.MEDIA_GATEWAY = "meetings.room.media_workers.WorkerMediaGateway"
+    settings.MEDIA_GATEWAY = "meetings.room.gateways.workers.WorkerMediaGateway"
     reset_gateway()
     yield REDIS_URL
     reset_gateway()
@@ -550,13 +553,13 @@ async def test_a_claim_nobody_takes_times_out_and_expires(workers, web, r):
     warnings: list[str] = []
     handler = logging.Handler(logging.WARNING)
     handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
-    logging.getLogger("meetings.room.media_workers").addHandler(handler)
+    logging.getLogger("meetings.room.gateways.workers").addHandler(handler)
     try:
         started = time.monotonic()
         await process.gateway.join(room="meeting-x", peer_id="dave", reply_channel=reply)
         assert 0.4 < time.monotonic() - started < 3
     finally:
-        logging.getLogger("meetings.room.media_workers").removeHandler(handler)
+        logging.getLogger("meetings.room.gateways.workers").removeHandler(handler)
     assert any("no media worker took room meeting-x" in w for w in warnings), warnings
 
     # A worker that starts later drops the stale claim instead of acting on it.
@@ -581,6 +584,44 @@ async def test_close_room_releases_it(workers, web, r):
     )
     assert not await r.exists(KEYS.hosted("meeting-e"), KEYS.members("meeting-e"))
     assert hosts_of(await stats(process.layer, started), "meeting-e") == {}
+
+
+async def test_a_late_leave_of_an_old_connection_keeps_its_reconnected_successor(workers, web, r):
+    """Ada joins on connection A and reconnects on B: A's late leave leaves B's peer in
+    place (her next offer, queued behind that leave, is answered on B); B's leave removes
+    it, and the room with it."""
+    (worker,) = workers.start(1)
+    process = web()
+    room = "meeting-reconnect"
+    old, new = await process.layer.new_channel(), await process.layer.new_channel()
+    await process.gateway.join(room=room, peer_id="ada", reply_channel=old)
+    await process.gateway.join(room=room, peer_id="ada", reply_channel=new)
+
+    await process.gateway.leave(room=room, peer_id="ada", reply_channel=old)
+
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("audio", direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        offer = {"type": "offer", "sdp": pc.localDescription.sdp}
+        await process.gateway.signal(
+            room=room, peer_id="ada", message={"type": "sdp", "description": offer}
+        )
+        async with asyncio.timeout(10):
+            event = await process.layer.receive(new)
+    finally:
+        await pc.close()
+    assert event["signal"]["type"] == "sdp", event  # not a reset: the peer was never removed
+    assert event["signal"]["description"]["type"] == "answer"
+    assert await r.hgetall(KEYS.members(room)) == {"ada": new}
+    assert hosts_of(await stats(process.layer, [worker]), room) == {worker.channel: ["ada"]}
+
+    await process.gateway.leave(room=room, peer_id="ada", reply_channel=new)
+
+    await wait_until_async(
+        lambda: r.exists(KEYS.lease(room)), False, timeout=5, what="the room closed"
+    )
+    assert not await r.exists(KEYS.hosted(room), KEYS.members(room))
 
 
 async def wait_until_async(

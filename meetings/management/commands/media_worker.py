@@ -1,7 +1,7 @@
 """``manage.py media_worker``: host media rooms for web processes (needs ``REDIS_URL``).
 
 Run as many as the load needs; each meeting is pinned to one of them by a lease in Redis
-(see ``meetings.room.media_workers``). SIGTERM or SIGINT stops it cleanly: its rooms are
+(see ``meetings.media_workers``). SIGTERM or SIGINT stops it cleanly: its rooms are
 handed over to the other workers. It never opens a database connection.
 """
 
@@ -35,6 +35,6 @@ class Command(BaseCommand):
         if lease_ttl is not None and lease_ttl <= 0:
             raise CommandError("--lease-ttl must be positive")
 
-        from meetings.room.media_workers import run_worker
+        from meetings.media_workers.worker import run_worker
 
         asyncio.run(run_worker(lease_ttl=lease_ttl))
