@@ -63,8 +63,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Every page shows times in the signed-in viewer's zone (common/timezones.py).
-    "common.timezones.ViewerTimeZoneMiddleware",
     "privacy.consent.middleware.GlobalPrivacyControlMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -301,8 +299,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": f"{SITE_NAME} API",
     "DESCRIPTION": (
-        "Schedule meetings, manage their occurrences and invitations, read attendance, and "
-        "moderate a live sitting (admit, deny, remove, mute, lock, end). "
+        "Schedule meetings, manage their occurrences and invitations, and read attendance. "
         "Authenticate with `Authorization: Token <key>` or a signed-in session."
     ),
     "VERSION": "1.0.0",
@@ -313,11 +310,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Two models call their stages "status": each enum keeps its model's name.
-    "ENUM_NAME_OVERRIDES": {
-        "MeetingStatusEnum": "meetings.models.Meeting.Status",
-        "OccurrenceStatusEnum": "meetings.models.Occurrence.Status",
-    },
 }
 INSTALLED_APPS += ["drf_spectacular_sidecar"]  # its static files: Swagger UI for /api/docs/
 
