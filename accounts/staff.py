@@ -110,6 +110,12 @@ CONSOLES: tuple[Console, ...] = (
         "finance:overview",
         FINANCE,
     ),
+    Console(
+        "Failed Stripe events",
+        "Webhook events from Stripe whose processing kept failing, with the error and a retry.",
+        "billing:staff_failed_events",
+        FINANCE,
+    ),
 )
 
 

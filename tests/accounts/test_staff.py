@@ -37,7 +37,7 @@ PRIVACY_CONSOLES = {
     "Disclosure ledger",
     "Third-party registry",
 }
-FINANCE_CONSOLES = {"Plan catalogue", "Contact tickets", "Finance"}
+FINANCE_CONSOLES = {"Plan catalogue", "Contact tickets", "Finance", "Failed Stripe events"}
 
 
 @pytest.mark.parametrize(
