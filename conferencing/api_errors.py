@@ -18,7 +18,14 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from meetings.errors import InvalidTransition, MeetingError, MeetingFull, NotJoinable, RateLimited
+from meetings.errors import (
+    ActionRefused,
+    InvalidTransition,
+    MeetingError,
+    MeetingFull,
+    NotJoinable,
+    RateLimited,
+)
 
 logger = logging.getLogger("conferencing.api")
 
@@ -35,6 +42,8 @@ def _meeting_error_response(exc: MeetingError) -> Response:
             status=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(exc.retry_after)},
         )
+    if isinstance(exc, ActionRefused):
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
     code = status.HTTP_409_CONFLICT if isinstance(exc, _CONFLICTS) else status.HTTP_400_BAD_REQUEST
     return Response({"detail": exc.message}, status=code)
 

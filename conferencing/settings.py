@@ -299,7 +299,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": f"{SITE_NAME} API",
     "DESCRIPTION": (
-        "Schedule meetings, manage their occurrences and invitations, and read attendance. "
+        "Schedule meetings, manage their occurrences and invitations, read attendance, and "
+        "moderate a live sitting (admit, deny, remove, mute, lock, end). "
         "Authenticate with `Authorization: Token <key>` or a signed-in session."
     ),
     "VERSION": "1.0.0",
@@ -310,6 +311,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models call their stages "status": each enum keeps its model's name.
+    "ENUM_NAME_OVERRIDES": {
+        "MeetingStatusEnum": "meetings.models.Meeting.Status",
+        "OccurrenceStatusEnum": "meetings.models.Occurrence.Status",
+    },
 }
 INSTALLED_APPS += ["drf_spectacular_sidecar"]  # its static files: Swagger UI for /api/docs/
 

@@ -35,3 +35,18 @@ class RateLimited(MeetingError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ActionRefused(MeetingError):
+    """A room action was not done; ``code`` is the room protocol's error code, ``status``
+    the HTTP status the API answers with."""
+
+    STATUS = {"not_host": 403, "not_found": 404, "unmute_locked": 403}
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def status(self) -> int:
+        return self.STATUS.get(self.code, 409)

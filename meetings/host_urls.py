@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import live_views, report_views, views
 
 _MEETING = "meetings/<uuid:public_id>/"
 _OCCURRENCE = _MEETING + "occurrences/<uuid:occurrence_id>/"
@@ -28,16 +28,19 @@ urlpatterns = [
     *(
         path(
             _MEETING + f"lobby/<uuid:session_id>/{action}/",
-            views.lobby_decide,
+            live_views.participant_action,
             {"action": action},
             name=f"lobby_{action}",
         )
-        for action in views.PARTICIPANT_ACTIONS
+        for action in live_views.PARTICIPANT_ACTIONS
     ),
     path(_OCCURRENCE + "edit/", views.occurrence_edit, name="occurrence_edit"),
     path(_OCCURRENCE + "cancel/", views.occurrence_cancel, name="occurrence_cancel"),
-    path(_OCCURRENCE + "admit-all/", views.lobby_admit_all, name="lobby_admit_all"),
-    path(_OCCURRENCE + "end/", views.occurrence_end, name="occurrence_end"),
-    path(_OCCURRENCE + "attendance/", views.attendance_report, name="report"),
-    path(_OCCURRENCE + "attendance.csv", views.attendance_csv, name="report_csv"),
+    path(_OCCURRENCE + "admit-all/", live_views.admit_all, name="lobby_admit_all"),
+    path(_OCCURRENCE + "mute-all/", live_views.mute_all, name="occurrence_mute_all"),
+    path(_OCCURRENCE + "lock/", live_views.lock, {"locked": True}, name="occurrence_lock"),
+    path(_OCCURRENCE + "unlock/", live_views.lock, {"locked": False}, name="occurrence_unlock"),
+    path(_OCCURRENCE + "end/", live_views.end, name="occurrence_end"),
+    path(_OCCURRENCE + "attendance/", report_views.attendance_report, name="report"),
+    path(_OCCURRENCE + "attendance.csv", report_views.attendance_csv, name="report_csv"),
 ]

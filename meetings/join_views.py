@@ -4,8 +4,6 @@ Nothing here may tell a visitor whether a token belongs to a meeting that exists
 over or cancelled: those all get the same neutral page.
 """
 
-from contextlib import suppress
-
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,7 +19,6 @@ from privacy.consent import services as consent_services
 
 from . import joining, links, lobby, selectors, tickets
 from .errors import (
-    InvalidTransition,
     MeetingFull,
     MeetingLocked,
     NotJoinable,
@@ -31,7 +28,8 @@ from .errors import (
 from .forms import JoinForm
 from .models import Invitation, Meeting, Occurrence, ParticipantSession
 from .ratelimit import client_address
-from .room import broadcast
+from .room.actions import lobby as lobby_actions
+from .room.actions import participant as participant_actions
 
 State = ParticipantSession.State
 Reason = ParticipantSession.LeaveReason
@@ -197,7 +195,7 @@ def _enter(
         email = form.cleaned_data["email"]
         request.session["meetings.guest"] = {"display_name": display_name, "email": email}
     try:
-        participant = lobby.request_entry(
+        participant = lobby_actions.request_entry(
             occurrence=occurrence,
             display_name=display_name,
             email=email,
@@ -209,8 +207,6 @@ def _enter(
         return _render_join(request, context, status=409)
     except NotJoinable:
         return _unavailable(request)
-    if participant.state == State.WAITING:
-        broadcast.announce_lobby_changed(occurrence_id=occurrence.pk)
     request.session[_session_key(token)] = str(participant.public_id)
     response = redirect("meetings:lobby", token=token)
     if user is None:
@@ -297,10 +293,6 @@ def lobby_status(request: HttpRequest, token: str) -> JsonResponse:
 def leave(request: HttpRequest, token: str) -> HttpResponse:
     participant = _own_participant(request, token)
     if participant is not None:
-        was_waiting = participant.state == State.WAITING
         # Already out (ended, denied) is fine: the lobby page says so.
-        with suppress(InvalidTransition):
-            lobby.leave(session=participant)
-        if was_waiting:
-            broadcast.announce_lobby_changed(occurrence_id=participant.occurrence_id)
+        participant_actions.leave(session_id=participant.pk)
     return redirect(reverse("meetings:lobby", kwargs={"token": token}))

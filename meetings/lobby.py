@@ -4,15 +4,16 @@ Moves between states happen in one place, as conditional UPDATEs, so two hosts c
 "admit" and "deny" at once cannot both win.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from billing.entitlements import entitlements_for
 
+from . import occurrences
 from .errors import InvalidTransition, MeetingFull, MeetingLocked, NotJoinable
 from .models import Invitation, Occurrence, ParticipantSession
 
@@ -58,9 +59,7 @@ def _check_capacity(occurrence: Occurrence) -> None:
 
 
 def _mark_live(occurrence: Occurrence, now: datetime) -> None:
-    Occurrence.objects.filter(pk=occurrence.pk, status=Occurrence.Status.SCHEDULED).update(
-        status=Occurrence.Status.LIVE, started_at=now
-    )
+    occurrences.start(occurrence_id=occurrence.pk, now=now)
 
 
 @transaction.atomic
@@ -80,7 +79,7 @@ def request_entry(
     occurrence = (
         Occurrence.objects.select_for_update().select_related("meeting").get(pk=occurrence.pk)
     )
-    if occurrence.status not in (Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE):
+    if occurrence.status not in occurrences.OPEN_STATUSES:
         raise NotJoinable()
     is_host = user is not None and user.pk == occurrence.meeting.host_id
     if occurrence.locked and not is_host:
@@ -112,7 +111,7 @@ def admit(*, session: ParticipantSession) -> ParticipantSession:
         .select_related("meeting")
         .get(pk=session.occurrence_id)
     )
-    if occurrence.status not in (Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE):
+    if occurrence.status not in occurrences.OPEN_STATUSES:
         raise NotJoinable()
     _check_capacity(occurrence)
     now = timezone.now()
@@ -164,36 +163,58 @@ def heartbeat(*, session: ParticipantSession) -> bool:
     )
 
 
-def close_stale_sessions(*, now: datetime | None = None) -> int:
-    """Close sessions whose heartbeats stopped; they left when they were last seen."""
+@dataclass(frozen=True)
+class ClosedSession:
+    """A session closed because its heartbeats stopped, for the room to announce."""
+
+    session_id: int
+    public_id: str
+    occurrence_id: int
+    was_admitted: bool
+
+
+def close_stale_sessions(
+    *, now: datetime | None = None, occurrence_id: int | None = None
+) -> list[ClosedSession]:
+    """Close sessions whose heartbeats stopped (in one sitting, or everywhere); they left
+    when they were last seen. Each is returned by the one caller whose UPDATE closed it."""
     now = now or timezone.now()
     stale = ParticipantSession.objects.filter(
         state__in=[State.WAITING, State.ADMITTED],
         last_seen_at__lt=now - HEARTBEAT_TIMEOUT,
     )
-    closed = 0
-    for session in stale.only("pk", "state", "last_seen_at"):
+    if occurrence_id is not None:
+        stale = stale.filter(occurrence_id=occurrence_id)
+    closed = []
+    for session in stale.only("pk", "public_id", "occurrence_id", "state", "last_seen_at"):
         reason = Reason.TIMEOUT if session.state == State.ADMITTED else Reason.GAVE_UP
-        closed += ParticipantSession.objects.filter(
+        if ParticipantSession.objects.filter(
             pk=session.pk, state=session.state, last_seen_at=session.last_seen_at
-        ).update(state=State.LEFT, left_at=session.last_seen_at, leave_reason=reason)
+        ).update(state=State.LEFT, left_at=session.last_seen_at, leave_reason=reason):
+            closed.append(
+                ClosedSession(
+                    session_id=session.pk,
+                    public_id=str(session.public_id),
+                    occurrence_id=session.occurrence_id,
+                    was_admitted=session.state == State.ADMITTED,
+                )
+            )
     return closed
 
 
 @transaction.atomic
-def end_occurrence(*, occurrence: Occurrence) -> Occurrence:
-    """End for everyone: close every open session and the occurrence itself."""
+def end_occurrence(*, occurrence: Occurrence) -> bool:
+    """End for everyone: close the sitting and every open session in it. False when the
+    sitting was over already (someone else ended it first): then nothing changed."""
     now = timezone.now()
-    occurrence = Occurrence.objects.select_for_update().get(pk=occurrence.pk)
-    occurrence.sessions.filter(state=State.ADMITTED).update(
+    Occurrence.objects.select_for_update().get(pk=occurrence.pk)
+    if not occurrences.end(occurrence_id=occurrence.pk, now=now):
+        return False
+    sessions = ParticipantSession.objects.filter(occurrence_id=occurrence.pk)
+    sessions.filter(state=State.ADMITTED).update(
         state=State.LEFT, left_at=now, leave_reason=Reason.ENDED
     )
-    occurrence.sessions.filter(state=State.WAITING).update(
+    sessions.filter(state=State.WAITING).update(
         state=State.LEFT, left_at=now, leave_reason=Reason.GAVE_UP
     )
-    Occurrence.objects.filter(
-        Q(status=Occurrence.Status.LIVE) | Q(status=Occurrence.Status.SCHEDULED),
-        pk=occurrence.pk,
-    ).update(status=Occurrence.Status.ENDED, ended_at=now)
-    occurrence.refresh_from_db()
-    return occurrence
+    return True

@@ -6,6 +6,9 @@ from django.db import models
 
 from accounts.timezones import validate_time_zone
 
+# How long after its scheduled end a sitting that never started still takes joiners.
+LATE_JOIN_GRACE = timedelta(minutes=30)
+
 
 class Recurrence(models.TextChoices):
     NONE = "none", "Does not repeat"
@@ -85,6 +88,8 @@ class Occurrence(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     # The host locked the room: nobody new gets in, not even to the lobby.
     locked = models.BooleanField(default=False)
+    # The host muted everyone and locked unmuting: only hosts may turn their microphone on.
+    unmute_locked = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -101,6 +106,13 @@ class Occurrence(models.Model):
     @property
     def ends_at(self) -> datetime:
         return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether the sitting takes joiners: live, or scheduled and not past its end by
+        more than the late-join grace. Cancelled and ended sittings never are."""
+        return self.status == self.Status.LIVE or (
+            self.status == self.Status.SCHEDULED and self.ends_at + LATE_JOIN_GRACE > now
+        )
 
 
 class Invitation(models.Model):
@@ -170,3 +182,31 @@ class ParticipantSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} in {self.occurrence_id} ({self.state})"
+
+
+class RoomAction(models.Model):
+    """The audit trail of the room's moderation: who admitted, removed, muted, locked,
+    ended or recorded, from which door, and to whom. Names and addresses stay on the
+    sessions (erased with them); this keeps only references."""
+
+    occurrence = models.ForeignKey(Occurrence, on_delete=models.CASCADE, related_name="actions")
+    action = models.CharField(max_length=32)
+    door = models.CharField(max_length=16)  # room, page, api, task
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_session = models.ForeignKey(
+        ParticipantSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target = models.ForeignKey(
+        ParticipantSession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    details = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["occurrence", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} in {self.occurrence_id} by {self.door}"

@@ -9,10 +9,8 @@ from django.utils import timezone
 from accounts.models import User
 
 from .errors import NotJoinable
-from .models import Meeting, Occurrence
-
-# How long after its scheduled end an occurrence that never started still takes joiners.
-LATE_JOIN_GRACE = timedelta(minutes=30)
+from .models import LATE_JOIN_GRACE, Meeting, Occurrence
+from .occurrences import OPEN_STATUSES
 
 
 def meetings_of(*, host: User) -> QuerySet[Meeting]:
@@ -25,13 +23,6 @@ def meeting_of(*, host: User, public_id: str) -> Meeting | None:
         return meetings_of(host=host).get(public_id=public_id)
     except (Meeting.DoesNotExist, ValueError, ValidationError):
         return None
-
-
-def _is_open(occurrence: Occurrence, now: datetime) -> bool:
-    return occurrence.status == Occurrence.Status.LIVE or (
-        occurrence.status == Occurrence.Status.SCHEDULED
-        and occurrence.ends_at + LATE_JOIN_GRACE > now
-    )
 
 
 def _host_occurrences(host: User) -> QuerySet[Occurrence]:
@@ -51,13 +42,13 @@ def upcoming_occurrences(
     candidates = (
         _host_occurrences(host)
         .filter(
-            status__in=[Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE],
+            status__in=OPEN_STATUSES,
             starts_at__gte=now - timedelta(days=1) - LATE_JOIN_GRACE,
         )
         .order_by("starts_at")
     )
     live = _host_occurrences(host).filter(status=Occurrence.Status.LIVE)
-    rows = {o.pk: o for o in [*live, *candidates[: limit * 2]] if _is_open(o, now)}
+    rows = {o.pk: o for o in [*live, *candidates[: limit * 2]] if o.is_open(now)}
     return sorted(rows.values(), key=lambda o: o.starts_at)[:limit]
 
 
@@ -73,7 +64,7 @@ def past_occurrences(
         )
         .order_by("-starts_at")
     )
-    return [o for o in rows[: limit * 2] if not _is_open(o, now)][:limit]
+    return [o for o in rows[: limit * 2] if not o.is_open(now)][:limit]
 
 
 def joinable_occurrence(*, token: str, now: datetime | None = None) -> Occurrence:
@@ -88,9 +79,7 @@ def joinable_occurrence(*, token: str, now: datetime | None = None) -> Occurrenc
         .prefetch_related(
             Prefetch(
                 "occurrences",
-                queryset=Occurrence.objects.filter(
-                    status__in=[Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE]
-                ),
+                queryset=Occurrence.objects.filter(status__in=OPEN_STATUSES),
                 to_attr="open_occurrences",
             )
         )
@@ -99,7 +88,7 @@ def joinable_occurrence(*, token: str, now: datetime | None = None) -> Occurrenc
     )
     if meeting is None:
         raise NotJoinable()
-    candidates = [o for o in meeting.open_occurrences if _is_open(o, now)]  # type: ignore[attr-defined]
+    candidates = [o for o in meeting.open_occurrences if o.is_open(now)]  # type: ignore[attr-defined]
     if not candidates:
         raise NotJoinable()
     live = [o for o in candidates if o.status == Occurrence.Status.LIVE]

@@ -14,6 +14,7 @@ from accounts.models import User
 from billing.entitlements import entitlements_for
 
 from . import invitations as invitation_mail
+from . import occurrences
 from .models import Invitation, Meeting, Occurrence, Recurrence
 from .schedule import Schedule, occurrence_starts, schedule_of, validate
 
@@ -238,9 +239,7 @@ def cancel_meeting(*, meeting: Meeting) -> Meeting:
     meeting.cancelled_at = now
     meeting.sequence += 1
     meeting.save(update_fields=["status", "cancelled_at", "sequence", "updated_at"])
-    meeting.occurrences.filter(status=Occurrence.Status.SCHEDULED).update(
-        status=Occurrence.Status.CANCELLED
-    )
+    occurrences.cancel_all_scheduled(meeting.occurrences.all())
     invitation_mail.send_cancel(meeting=meeting, invitations=list(meeting.invitations.all()))
     return meeting
 
@@ -295,9 +294,8 @@ def cancel_occurrence(*, occurrence: Occurrence) -> Occurrence:
         cancel_meeting(meeting=meeting)
         occurrence.refresh_from_db()
         return occurrence
-    occurrence.status = Occurrence.Status.CANCELLED
-    occurrence.is_override = True
-    occurrence.save(update_fields=["status", "is_override"])
+    occurrences.cancel(occurrence_id=occurrence.pk)
+    occurrence.refresh_from_db()
     _bump_sequence(meeting)
     invitation_mail.send_cancel(
         meeting=meeting, invitations=list(meeting.invitations.all()), occurrence=occurrence

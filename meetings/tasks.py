@@ -1,8 +1,8 @@
 from celery import shared_task
 
-from . import invitations, lobby
+from . import invitations
 from .models import Occurrence
-from .room import broadcast
+from .room.actions import moderation, participant
 
 # Attempts after the first, 30 s apart and doubling: about half an hour in all.
 INVITATION_RETRIES = 5
@@ -14,8 +14,8 @@ def _backoff(retries: int) -> int:
 
 @shared_task
 def close_stale_sessions() -> int:
-    """Periodic: close participant sessions whose heartbeats stopped."""
-    return lobby.close_stale_sessions()
+    """Periodic: close participant sessions whose heartbeats stopped, and tell their rooms."""
+    return participant.close_stale_sessions()
 
 
 @shared_task(bind=True, acks_late=True, max_retries=INVITATION_RETRIES)
@@ -66,4 +66,4 @@ def send_invitation_cancels(  # type: ignore[no-untyped-def]
 @shared_task
 def enforce_time_limits() -> int:
     """Periodic (every 30 s): the backstop of the rooms' own time-limit timers."""
-    return broadcast.enforce_time_limits()
+    return moderation.enforce_time_limits()

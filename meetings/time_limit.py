@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Min
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -136,17 +135,8 @@ def ended_message(limit: SittingLimit) -> dict[str, Any]:
 
 
 def _end(occurrence_id: int) -> bool:
-    """End the sitting for everyone, once: only the caller that finds it live ends it."""
-    with transaction.atomic():
-        occurrence = (
-            Occurrence.objects.select_for_update()
-            .filter(pk=occurrence_id, status=Occurrence.Status.LIVE)
-            .first()
-        )
-        if occurrence is None:
-            return False
-        lobby.end_occurrence(occurrence=occurrence)
-    return True
+    """End the sitting for everyone, once: only the caller whose move wins ends it."""
+    return lobby.end_occurrence(occurrence=Occurrence(pk=occurrence_id))
 
 
 def check(*, occurrence_id: int, now: datetime | None = None) -> Outcome:

@@ -4,8 +4,6 @@ Every page is the signed-in host's own: someone else's meeting is a 404, exactly
 meeting that does not exist.
 """
 
-import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -16,56 +14,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import User
 from accounts.timezones import time_zone_names
 
-from . import attendance, links, lobby, report, selectors, services
-from .errors import MeetingError, NotJoinable
+from . import attendance, links, selectors, services
+from .errors import NotJoinable
 from .forms import EditMeetingForm, InviteForm, OccurrenceForm, ScheduleForm, add_service_errors
+from .host_pages import (
+    back_to_detail,
+    host_of,
+    own_meeting,
+    own_occurrence,
+    render_page,
+    zone_name,
+)
 from .models import Invitation, Meeting, Occurrence, ParticipantSession, Recurrence
-from .room import broadcast
 from .schedule import WEEKDAY_NAMES, to_utc
 
 State = ParticipantSession.State
 UPCOMING_SHOWN = 12
 PAST_SHOWN = 12
-
-
-def _host(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _zone_name(user: User) -> str:
-    return user.time_zone or "UTC"
-
-
-def _render(
-    request: HttpRequest, template: str, context: dict[str, object], *, status: int = 200
-) -> HttpResponse:
-    """Render with every time shown in the host's own zone."""
-    zone = _zone_name(_host(request))
-    with timezone.override(zone):
-        return render(request, template, {**context, "host_zone": zone}, status=status)
-
-
-def _own_meeting(request: HttpRequest, public_id: UUID) -> Meeting:
-    meeting = selectors.meeting_of(host=_host(request), public_id=str(public_id))
-    if meeting is None:
-        raise Http404("No such meeting.")
-    return meeting
-
-
-def _own_occurrence(meeting: Meeting, occurrence_id: UUID) -> Occurrence:
-    occurrence = meeting.occurrences.filter(public_id=occurrence_id).first()
-    if occurrence is None:
-        raise Http404("No such occurrence.")
-    occurrence.meeting = meeting
-    return occurrence
 
 
 def _absolute(request: HttpRequest, url: str) -> str:
@@ -86,11 +57,6 @@ def _open_occurrence(meeting: Meeting) -> Occurrence | None:
         return selectors.joinable_occurrence(token=meeting.join_token)
     except NotJoinable:
         return None
-
-
-def _back_to_detail(meeting: Meeting, anchor: str = "") -> HttpResponse:
-    url = reverse("meetings:detail", kwargs={"public_id": meeting.public_id})
-    return redirect(f"{url}#{anchor}" if anchor else url)
 
 
 def _first_error(error: ValidationError) -> str:
@@ -136,7 +102,7 @@ class PastRow:
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    host = _host(request)
+    host = host_of(request)
     now = timezone.now()
     upcoming = selectors.upcoming_occurrences(host=host, now=now, limit=200)
     # One row per meeting: its next sitting, and how many more are booked.
@@ -162,7 +128,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         for occurrence in past
     ]
-    return _render(
+    return render_page(
         request, "meetings/dashboard.html", {"upcoming": upcoming_rows, "past": past_rows}
     )
 
@@ -170,9 +136,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def meet_now(request: HttpRequest) -> HttpResponse:
-    meeting = services.start_instant_meeting(host=_host(request))
+    meeting = services.start_instant_meeting(host=host_of(request))
     messages.success(request, "Your meeting is ready. Share the link, then join it.")
-    return _back_to_detail(meeting)
+    return back_to_detail(meeting)
 
 
 # --- Scheduling and editing -----------------------------------------------------
@@ -188,12 +154,12 @@ def _suggested_start(zone: str) -> datetime:
 @login_required
 @require_http_methods(["GET", "POST"])
 def schedule(request: HttpRequest) -> HttpResponse:
-    host = _host(request)
-    start = _suggested_start(_zone_name(host))
+    host = host_of(request)
+    start = _suggested_start(zone_name(host))
     form = ScheduleForm(
         request.POST or None,
         initial={
-            "time_zone": _zone_name(host),
+            "time_zone": zone_name(host),
             "starts_on": start.date(),
             "start_time": start.time(),
         },
@@ -218,7 +184,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
                 + (f" Invitations are on their way to {invited} people." if invited > 1 else "")
                 + (" An invitation is on its way." if invited == 1 else ""),
             )
-            return _back_to_detail(meeting)
+            return back_to_detail(meeting)
     return _schedule_page(request, form, editing=None)
 
 
@@ -226,7 +192,7 @@ def _schedule_page(
     request: HttpRequest, form: ScheduleForm, *, editing: Meeting | None
 ) -> HttpResponse:
     """The schedule form, for a new meeting or an edit; 400 when a POST came back."""
-    return _render(
+    return render_page(
         request,
         "meetings/schedule.html",
         {"form": form, "time_zone_names": time_zone_names(), "editing": editing},
@@ -237,10 +203,10 @@ def _schedule_page(
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
+    meeting = own_meeting(request, public_id)
     if meeting.status == Meeting.Status.CANCELLED:
         messages.error(request, "This meeting is cancelled and can't be changed.")
-        return _back_to_detail(meeting)
+        return back_to_detail(meeting)
     form = EditMeetingForm(request.POST or None, initial=EditMeetingForm.initial_for(meeting))
     if request.method == "POST" and form.is_valid():
         try:
@@ -259,30 +225,30 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 request,
                 "Changes saved." + (" Invitees get an updated invitation." if told else ""),
             )
-            return _back_to_detail(meeting)
+            return back_to_detail(meeting)
     return _schedule_page(request, form, editing=meeting)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
+    meeting = own_meeting(request, public_id)
     if request.method == "POST":
         try:
             services.cancel_meeting(meeting=meeting)
         except ValidationError as exc:
             messages.error(request, _first_error(exc))
-            return _back_to_detail(meeting)
+            return back_to_detail(meeting)
         messages.success(request, f"“{meeting.title}” is cancelled. Invitees are told.")
         return redirect("meetings:dashboard")
-    return _render(request, "meetings/cancel.html", {"meeting": meeting, "occurrence": None})
+    return render_page(request, "meetings/cancel.html", {"meeting": meeting, "occurrence": None})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def occurrence_edit(request: HttpRequest, public_id: UUID, occurrence_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    occurrence = _own_occurrence(meeting, occurrence_id)
+    meeting = own_meeting(request, public_id)
+    occurrence = own_occurrence(meeting, occurrence_id)
     zone = ZoneInfo(meeting.time_zone)
     local = occurrence.starts_at.astimezone(zone)
     form = OccurrenceForm(
@@ -304,9 +270,9 @@ def occurrence_edit(request: HttpRequest, public_id: UUID, occurrence_id: UUID) 
             add_service_errors(form, exc, aliases={"starts_at": "starts_on"})
         else:
             messages.success(request, "That meeting is moved. Invitees get an update.")
-            return _back_to_detail(meeting, "occurrences")
+            return back_to_detail(meeting, "occurrences")
     status = 400 if request.method == "POST" else 200
-    return _render(
+    return render_page(
         request,
         "meetings/occurrence_edit.html",
         {"meeting": meeting, "occurrence": occurrence, "form": form},
@@ -317,8 +283,8 @@ def occurrence_edit(request: HttpRequest, public_id: UUID, occurrence_id: UUID) 
 @login_required
 @require_http_methods(["GET", "POST"])
 def occurrence_cancel(request: HttpRequest, public_id: UUID, occurrence_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    occurrence = _own_occurrence(meeting, occurrence_id)
+    meeting = own_meeting(request, public_id)
+    occurrence = own_occurrence(meeting, occurrence_id)
     if request.method == "POST":
         try:
             services.cancel_occurrence(occurrence=occurrence)
@@ -326,8 +292,10 @@ def occurrence_cancel(request: HttpRequest, public_id: UUID, occurrence_id: UUID
             messages.error(request, _first_error(exc))
         else:
             messages.success(request, "That meeting is cancelled. Invitees are told.")
-        return _back_to_detail(meeting, "occurrences")
-    return _render(request, "meetings/cancel.html", {"meeting": meeting, "occurrence": occurrence})
+        return back_to_detail(meeting, "occurrences")
+    return render_page(
+        request, "meetings/cancel.html", {"meeting": meeting, "occurrence": occurrence}
+    )
 
 
 # --- Detail, invitations and the lobby ------------------------------------------
@@ -344,11 +312,11 @@ def _detail_context(
 ) -> dict[str, object]:
     now = timezone.now()
     occurrences = list(meeting.occurrences.all())
+    # Open sittings, and the cancelled dates still ahead, so a series shows its gaps.
     coming = [
         o
         for o in occurrences
-        if o.status == Occurrence.Status.LIVE
-        or (o.status != Occurrence.Status.ENDED and o.ends_at + selectors.LATE_JOIN_GRACE > now)
+        if o.is_open(now) or (o.status == Occurrence.Status.CANCELLED and o.ends_at > now)
     ]
     coming_ids = {o.pk for o in coming}
     gone = [o for o in reversed(occurrences) if o.pk not in coming_ids]
@@ -386,14 +354,14 @@ def _detail_context(
 @login_required
 @require_GET
 def detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    return _render(request, "meetings/detail.html", _detail_context(request, meeting))
+    meeting = own_meeting(request, public_id)
+    return render_page(request, "meetings/detail.html", _detail_context(request, meeting))
 
 
 @login_required
 @require_POST
 def invitation_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
+    meeting = own_meeting(request, public_id)
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
@@ -408,8 +376,8 @@ def invitation_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 )
             else:
                 messages.info(request, "Everyone on that list was already invited.")
-            return _back_to_detail(meeting, "invitations")
-    return _render(
+            return back_to_detail(meeting, "invitations")
+    return render_page(
         request, "meetings/detail.html", _detail_context(request, meeting, form), status=400
     )
 
@@ -425,17 +393,17 @@ def _own_invitation(meeting: Meeting, invitation_id: int) -> Invitation:
 @login_required
 @require_POST
 def invitation_remove(request: HttpRequest, public_id: UUID, invitation_id: int) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
+    meeting = own_meeting(request, public_id)
     invitation = _own_invitation(meeting, invitation_id)
     services.remove_invitation(invitation=invitation)
     messages.success(request, f"{invitation.email} is uninvited and gets a cancellation.")
-    return _back_to_detail(meeting, "invitations")
+    return back_to_detail(meeting, "invitations")
 
 
 @login_required
 @require_POST
 def invitation_resend(request: HttpRequest, public_id: UUID, invitation_id: int) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
+    meeting = own_meeting(request, public_id)
     invitation = _own_invitation(meeting, invitation_id)
     try:
         services.resend_invitation(invitation=invitation)
@@ -443,120 +411,4 @@ def invitation_resend(request: HttpRequest, public_id: UUID, invitation_id: int)
         messages.error(request, _first_error(exc))
     else:
         messages.success(request, f"The invitation is sent to {invitation.email} again.")
-    return _back_to_detail(meeting, "invitations")
-
-
-def _own_participant(meeting: Meeting, session_id: UUID) -> ParticipantSession:
-    participant = ParticipantSession.objects.filter(
-        public_id=session_id, occurrence__meeting=meeting
-    ).first()
-    if participant is None:
-        raise Http404("No such participant.")
-    return participant
-
-
-def _lobby_action(request: HttpRequest, action: Callable[[], object], done: str) -> None:
-    try:
-        action()
-    except NotJoinable:
-        messages.error(request, "This meeting is over, so nobody can be let in.")
-    except MeetingError as exc:  # InvalidTransition, MeetingFull
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-
-
-# What a host can do to one participant, and what the page says when it is done.
-PARTICIPANT_ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
-    "admit": (lobby.admit, "{name} is in the meeting."),
-    "deny": (lobby.deny, "{name} was not let in."),
-    "remove": (lobby.remove, "{name} was removed from the meeting."),
-}
-
-
-@login_required
-@require_POST
-def lobby_decide(
-    request: HttpRequest, public_id: UUID, session_id: UUID, action: str
-) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    participant = _own_participant(meeting, session_id)
-    service, done = PARTICIPANT_ACTIONS[action]
-    _lobby_action(
-        request,
-        lambda: service(session=participant),
-        done.format(name=participant.display_name),
-    )
-    broadcast.announce_lobby_changed(occurrence_id=participant.occurrence_id)
-    return _back_to_detail(meeting, "lobby")
-
-
-@login_required
-@require_POST
-def lobby_admit_all(request: HttpRequest, public_id: UUID, occurrence_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    occurrence = _own_occurrence(meeting, occurrence_id)
-    waiting = occurrence.sessions.filter(state=State.WAITING).count()
-    try:
-        admitted = lobby.admit_all(occurrence=occurrence)
-    except NotJoinable:
-        messages.error(request, "This meeting is over, so nobody can be let in.")
-        return _back_to_detail(meeting, "lobby")
-    broadcast.announce_lobby_changed(occurrence_id=occurrence.pk)
-    if len(admitted) < waiting:
-        messages.warning(
-            request,
-            f"Let in {len(admitted)} of {waiting}: the meeting reached its participant limit.",
-        )
-    else:
-        messages.success(request, f"Let in {len(admitted)} waiting.")
-    return _back_to_detail(meeting, "lobby")
-
-
-@login_required
-@require_POST
-def occurrence_end(request: HttpRequest, public_id: UUID, occurrence_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    occurrence = _own_occurrence(meeting, occurrence_id)
-    lobby.end_occurrence(occurrence=occurrence)
-    broadcast.announce_meeting_ended(occurrence_id=occurrence.pk)
-    messages.success(request, "The meeting has ended for everyone.")
-    return _back_to_detail(meeting)
-
-
-# --- Attendance report ------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def attendance_report(request: HttpRequest, public_id: UUID, occurrence_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    occurrence = _own_occurrence(meeting, occurrence_id)
-    now = timezone.now()
-    rows = attendance.attendance_for(occurrence, now=now)
-    zone = ZoneInfo(_zone_name(_host(request)))
-    context = {
-        "meeting": meeting,
-        "occurrence": occurrence,
-        "rows": rows,
-        "summary": attendance.summarise(rows),
-        "timeline": report.timeline(rows, occurrence=occurrence, zone=zone, now=now)
-        if rows
-        else None,
-    }
-    return _render(request, "meetings/report.html", context)
-
-
-@login_required
-@require_GET
-def attendance_csv(request: HttpRequest, public_id: UUID, occurrence_id: UUID) -> HttpResponse:
-    meeting = _own_meeting(request, public_id)
-    occurrence = _own_occurrence(meeting, occurrence_id)
-    zone = ZoneInfo(_zone_name(_host(request)))
-    out = io.StringIO()
-    report.write_csv(attendance.attendance_for(occurrence), zone=zone, out=out)
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    filename = report.csv_filename(occurrence, zone=zone)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return back_to_detail(meeting, "invitations")

@@ -1,6 +1,6 @@
 """Recording lifecycle: start, consent, stop, and handing over to processing.
 
-The room calls these (through ``meetings.room.state``) and then tells the media server
+The room calls these (through ``meetings.room.actions``) and then tells the media server
 what to write; the media server never reads the database. Processing is in
 ``processing.py``, retention in ``retention.py``, the host's library in ``library.py``.
 """
@@ -158,14 +158,16 @@ def consenting_participants(*, recording: Recording) -> list[str]:
     return sorted(p for p, decision in latest.items() if decision == Decision.ACCEPTED)
 
 
-def stop_recording(*, recording: Recording) -> bool:
-    """Recording -> processing; processing is enqueued after commit. False if already
-    stopped (stopping is idempotent: the host's click and the meeting's end may race)."""
+def stop_recording(*, recording: Recording, enqueue: bool = True) -> bool:
+    """Recording -> processing; processing is enqueued after commit, unless the caller
+    hands it over itself (``dispatch_processing``) once the media server has closed its
+    files. False if already stopped (stopping is idempotent: the host's click and the
+    meeting's end may race)."""
     now = timezone.now()
     moved = states.move(
         recording.pk, source=State.RECORDING, target=State.PROCESSING, stopped_at=now, progress=0
     )
-    if moved:
+    if moved and enqueue:
         _enqueue_processing(recording.pk)
     return moved
 
@@ -175,10 +177,10 @@ def stop_recording_by_pk(*, recording_pk: int) -> bool:
     return recording is not None and stop_recording(recording=recording)
 
 
-def stop_running(*, occurrence_id: int) -> Recording | None:
+def stop_running(*, occurrence_id: int, enqueue: bool = True) -> Recording | None:
     """Stop the occurrence's running recording, if any (meeting ended, room emptied)."""
     recording = running_recording(occurrence_id=occurrence_id)
-    if recording is not None and stop_recording(recording=recording):
+    if recording is not None and stop_recording(recording=recording, enqueue=enqueue):
         return recording
     return None
 
@@ -213,6 +215,12 @@ def retry_processing(*, recording: Recording, by: User) -> Recording:
 
 def _enqueue_processing(recording_id: int) -> None:
     transaction.on_commit(lambda: _dispatch_processing(recording_id))
+
+
+def dispatch_processing(*, recording_id: int) -> None:
+    """Hand a stopped recording to processing now (the room calls this once the media
+    server has closed the recording's files)."""
+    _dispatch_processing(recording_id)
 
 
 def _dispatch_processing(recording_id: int) -> None:

@@ -1,16 +1,20 @@
 """The meeting room's websocket: one consumer per participant connection.
 
-Thin on purpose: who may connect, the room's state and the host's controls live in
-``state``; reaching other connections in ``broadcast``; the media server behind the gateway.
-The messages and close codes are ``protocol``'s.
+Thin on purpose: who may connect is ``auth``'s, what the room shows ``snapshot``'s, every
+change ``actions``' (which also tell the room and the media server), the budgets
+``budget``'s; the messages and close codes are ``protocol``'s.
 
 A closed socket is not a departure. The participant's media connection goes at once, but
 the attendance session stays open and the room hears nothing: after a network blip the
 browser reconnects within ``lobby.HEARTBEAT_TIMEOUT`` and the room hears
-``participant_updated``. If no heartbeat comes back, the session closes as timed out (this
-process checks shortly after the timeout; the periodic ``close_stale_sessions`` task does
-it anyway) and the room hears ``participant_left`` with reason "disconnected". Leaving on
-purpose, removal and the end of the meeting close the session at once and say so.
+``participant_updated``. If no heartbeat comes back the session is closed as timed out,
+and the room hears ``participant_left`` ("disconnected"), by whichever comes first: this
+process's check shortly after the timeout, the watchdog of any other connection in the
+sitting (every ``WATCH_INTERVAL_SECONDS``), or the periodic task.
+
+The server enforces the heartbeat: a socket that stays open but goes silent, or whose
+session some other door closed, is closed with 4001 within one watch interval, and
+meanwhile chat and host actions re-check the session.
 """
 
 from __future__ import annotations
@@ -25,15 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from meetings import lobby, time_limit
 from meetings.media.sfu import SignalError
-from recordings import services as recording_services
 
-from . import broadcast, protocol, state
-from .media_gateway import MediaGateway, get_gateway
+from . import auth, broadcast, budget, presence, protocol, snapshot
+from .actions import ActionRefused, Actor, moderation, participant, recording
+from .actions import lobby as lobby_actions
+from .media_gateway import get_gateway
 from .protocol import ProtocolError
 
 logger = logging.getLogger(__name__)
@@ -46,6 +52,9 @@ VIOLATIONS_TO_CLOSE = 3
 VIOLATION_WINDOW_SECONDS = 10.0
 # When to look whether a lost connection came back (a heartbeat is due every 15 s).
 TIMEOUT_CHECK_DELAY_SECONDS = lobby.HEARTBEAT_TIMEOUT.total_seconds() + 5
+# How often a connection checks its own heartbeat deadline and its session, and sweeps
+# its sitting for silent sessions (once per sitting per interval): the heartbeat interval.
+WATCH_INTERVAL_SECONDS = 15.0
 
 
 @dataclass
@@ -66,78 +75,28 @@ class TokenBucket:
         return True
 
 
-async def carry_out(effects: state.Effects, member: state.Member) -> None:
-    """Do what a change in the room means for connections and media, in order."""
-    occurrence_id = member.occurrence_id
-    for direct in effects.direct:
-        await broadcast.send_direct(
-            occurrence_id, direct.participant_id, direct.message, close=direct.close
-        )
-    gateway = get_gateway()
-    for participant_id in effects.leave_media:
-        await gateway.leave(room=member.room, peer_id=participant_id)
-    for command in effects.recording:
-        await _carry_out_recording(gateway, member, command)
-    for event in effects.events:
-        await broadcast.send_room_event(occurrence_id, event)
-    if effects.lobby_changed:
-        await broadcast.send_lobby(occurrence_id)
-    if effects.close_media_room:
-        await gateway.close_room(room=member.room)
+_background: set[asyncio.Task[None]] = set()
 
 
-async def _carry_out_recording(
-    gateway: MediaGateway, member: state.Member, command: state.RecordingCommand
-) -> None:
-    if command.action == "start":
-        await gateway.start_recording(
-            room=member.room,
-            recording_id=command.recording_id,
-            directory=command.directory,
-            consented=list(command.consented),
-        )
-    elif command.action == "consent":
-        await gateway.recording_consent(
-            room=member.room,
-            recording_id=command.recording_id,
-            peer_id=command.participant_id,
-            accepted=command.accepted,
-        )
-    else:
-        # The media server closes its files first, then processing is enqueued.
-        await gateway.stop_recording(room=member.room, recording_id=command.recording_id)
-        stopped = await database_sync_to_async(recording_services.stop_recording_by_pk)(
-            recording_pk=command.recording_pk
-        )
-        if stopped:
-            await broadcast.send_room_event(
-                member.occurrence_id, state.recording_stopped_event(command.recording_id)
-            )
-
-
-_timeout_checks: set[asyncio.Task[None]] = set()
-
-
-async def _announce_if_timed_out(member: state.Member) -> None:
-    try:
-        effects = await database_sync_to_async(state.announce_if_timed_out)(member=member)
-        await carry_out(effects, member)
-    except Exception:
-        logger.exception("checking whether participant %s timed out failed", member.id)
-
-
-def _check_for_timeout_later(member: state.Member) -> None:
+def _spawn_later(delay: float, coroutine: Callable[[], Awaitable[None]]) -> None:
     loop = asyncio.get_running_loop()
 
     def start() -> None:
-        task = loop.create_task(_announce_if_timed_out(member))
-        _timeout_checks.add(task)
-        task.add_done_callback(_timeout_checks.discard)
+        task = loop.create_task(coroutine())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
-    loop.call_later(TIMEOUT_CHECK_DELAY_SECONDS, start)
+    loop.call_later(delay, start)
 
 
-async def _watch_time_limit(member: state.Member) -> None:
+async def _close_stale(occurrence_id: int) -> None:
+    try:
+        await database_sync_to_async(participant.close_stale_sessions)(occurrence_id=occurrence_id)
+    except Exception:
+        logger.exception("closing the silent sessions of occurrence %s failed", occurrence_id)
+
+
+async def _watch_time_limit(member: auth.Member) -> None:
     """Warn and end the sitting on time (see ``meetings.time_limit``: every connection
     keeps one of these; the first to claim a threshold acts on it)."""
     while True:
@@ -148,10 +107,9 @@ async def _watch_time_limit(member: state.Member) -> None:
             return
         await asyncio.sleep(delay)
         try:
-            effects = await database_sync_to_async(state.time_limit_effects)(
-                occurrence_id=member.occurrence_id
+            await database_sync_to_async(moderation.enforce_time_limit)(
+                occurrence_id=member.occurrence_id, by=Actor.system()
             )
-            await carry_out(effects, member)
         except Exception:
             # The periodic task is the backstop; a broken timer must not close the socket.
             logger.exception("time limit of occurrence %s", member.occurrence_id)
@@ -168,13 +126,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.member: state.Member | None = None
-        self.connection = 0  # see state.arrive
+        self.member: auth.Member | None = None
+        self.actor: Actor | None = None
+        self.connection = 0  # see presence.arrive
         self.closing = False  # closed by the server: ignore whatever still arrives
         self.session_over = False  # left, removed or ended: no reconnect to wait for
+        self.last_heartbeat = time.monotonic()
         self.bucket = TokenBucket()
         self.violations: deque[float] = deque()
-        self.time_limit_timer: asyncio.Task[None] | None = None
+        self.timers: list[asyncio.Task[None]] = []
         self.handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
             "hello": self._on_snapshot_request,
             "resync": self._on_snapshot_request,
@@ -195,49 +155,105 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         # Accepted first, so that the browser sees the reason and the close code.
         await self.accept()
         try:
-            member = await database_sync_to_async(state.authenticate)(
+            member = await database_sync_to_async(auth.authenticate)(
                 token=self.scope["url_route"]["kwargs"]["token"],
                 ticket=_query_param(self.scope, "ticket"),
                 user=self.scope.get("user"),
             )
-            arrival = await database_sync_to_async(state.arrive)(member=member)
-        except state.NotAllowed as exc:
+            if not await sync_to_async(budget.take_connection, thread_sensitive=False)(
+                session_id=member.session_id
+            ):
+                await self._close_with(
+                    "flooding",
+                    "Reconnecting too often: wait a few seconds, then open the meeting again.",
+                    protocol.CLOSE_FLOODING,
+                )
+                return
+            arrival = await database_sync_to_async(presence.arrive)(member=member)
+        except auth.NotAllowed as exc:
             await self._refuse(exc)
             return
         self.member, self.connection = member, arrival.connection
+        self.actor = Actor.in_room(member)
         await broadcast.replace_connections(member, by=self.channel_name)
         for group in broadcast.groups_of(member):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
         await self._send_snapshot()
-        await carry_out(arrival.effects, member)
+        await database_sync_to_async(presence.announce)(member=member, arrival=arrival)
         await get_gateway().join(
             room=member.room, peer_id=member.id, reply_channel=self.channel_name
         )
-        self.time_limit_timer = asyncio.create_task(_watch_time_limit(member))
+        self.timers = [
+            asyncio.create_task(_watch_time_limit(member)),
+            asyncio.create_task(self._watch()),
+        ]
 
     async def disconnect(self, code: int) -> None:
-        if self.time_limit_timer is not None:
-            self.time_limit_timer.cancel()
+        for timer in self.timers:
+            timer.cancel()
         member = self.member
         if member is None:
             return
-        current = await database_sync_to_async(state.is_current_connection)(
+        current = await database_sync_to_async(presence.is_current_connection)(
             member=member, connection=self.connection
         )
         if not current:
             return  # a newer connection of the same participant took over its media
-        await get_gateway().leave(room=member.room, peer_id=member.id)
+        # Keyed by this connection: a late close cannot take its successor's media.
+        await get_gateway().leave(
+            room=member.room, peer_id=member.id, reply_channel=self.channel_name
+        )
         if not self.session_over:
-            _check_for_timeout_later(member)
+            occurrence_id = member.occurrence_id
+            _spawn_later(TIMEOUT_CHECK_DELAY_SECONDS, lambda: _close_stale(occurrence_id))
 
-    async def _refuse(self, exc: state.NotAllowed) -> None:
+    async def _refuse(self, exc: auth.NotAllowed) -> None:
+        self.session_over = True
         await self._close_with(exc.code, exc.message, protocol.CLOSE_NOT_ALLOWED)
 
     async def _close_with(self, code: str, message: str, close_code: int) -> None:
+        if self.closing:
+            return
         self.closing = True
-        await self.send_json(ProtocolError(code, message).as_message())
-        await self.close(close_code)
+        with contextlib.suppress(RuntimeError):  # the socket may be gone already
+            await self.send_json(ProtocolError(code, message).as_message())
+            await self.close(close_code)
+
+    async def _watch(self) -> None:
+        """The server's side of the heartbeat: a silent socket, or one whose session is
+        closed, is closed; and silent sessions in the sitting are closed and announced."""
+        assert self.member is not None
+        member = self.member
+        timeout = lobby.HEARTBEAT_TIMEOUT.total_seconds()
+        while not self.closing:
+            await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+            try:
+                due = await sync_to_async(presence.sweep_due, thread_sensitive=False)(
+                    occurrence_id=member.occurrence_id, every_seconds=WATCH_INTERVAL_SECONDS
+                )
+                silent = time.monotonic() - self.last_heartbeat > timeout
+                if due or silent:
+                    await _close_stale(member.occurrence_id)
+                if silent or not await database_sync_to_async(auth.is_admitted)(
+                    session_id=member.session_id
+                ):
+                    reason = await database_sync_to_async(self._leave_reason)()
+                    await self._refuse(auth.session_closed(reason))
+                    return
+            except Exception:
+                logger.exception("watching the connection of participant %s", member.id)
+
+    def _leave_reason(self) -> str:
+        from meetings.models import ParticipantSession
+
+        assert self.member is not None
+        reason = (
+            ParticipantSession.objects.filter(pk=self.member.session_id)
+            .values_list("leave_reason", flat=True)
+            .first()
+        )
+        return reason or ""
 
     # --- From the browser ------------------------------------------------------------
 
@@ -246,15 +262,22 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
     ) -> None:
         if self.member is None or self.closing:
             return
-        if not self.bucket.take():
+        within_budget = await sync_to_async(budget.take_message, thread_sensitive=False)(
+            session_id=self.member.session_id
+        )
+        if not (self.bucket.take() and within_budget):
             await self._over_the_limit()
             return
+        message = None
         try:
             message = protocol.decode(text_data)
             await self.handlers[message.type](message.data)
         except ProtocolError as exc:
             await self.send_json(exc.as_message())
-        except state.NotAllowed as exc:
+        except ActionRefused as exc:
+            reply_to = message.type if message is not None else None
+            await self.send_json(ProtocolError(exc.code, exc.message, reply_to).as_message())
+        except auth.NotAllowed as exc:
             await self._refuse(exc)
 
     async def _over_the_limit(self) -> None:
@@ -275,31 +298,23 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             ).as_message()
         )
 
-    async def _carry_out(self, effects: state.Effects) -> None:
-        assert self.member is not None
-        await carry_out(effects, self.member)
-
     async def _on_snapshot_request(self, data: dict[str, Any]) -> None:
         await self._send_snapshot()
 
     async def _on_heartbeat(self, data: dict[str, Any]) -> None:
-        await database_sync_to_async(state.heartbeat)(member=self.member)
+        await database_sync_to_async(presence.heartbeat)(member=self.member)
+        self.last_heartbeat = time.monotonic()
 
     async def _on_chat(self, data: dict[str, Any]) -> None:
-        assert self.member is not None
-        await self._carry_out(state.chat(member=self.member, text=data["text"]))
+        await database_sync_to_async(participant.chat)(member=self.member, text=data["text"])
 
     async def _on_hand(self, data: dict[str, Any]) -> None:
-        effects = await database_sync_to_async(state.set_hand)(
+        await database_sync_to_async(participant.set_hand)(
             member=self.member, raised=data["raised"]
         )
-        await self._carry_out(effects)
 
     async def _on_media_state(self, data: dict[str, Any]) -> None:
-        effects = await database_sync_to_async(state.set_media_state)(
-            member=self.member, changes=data
-        )
-        await self._carry_out(effects)
+        await database_sync_to_async(participant.set_media_state)(member=self.member, changes=data)
 
     async def _on_media(self, data: dict[str, Any]) -> None:
         assert self.member is not None
@@ -311,31 +326,35 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             raise ProtocolError("invalid_signal", str(exc), "media") from exc
 
     async def _on_host(self, data: dict[str, Any]) -> None:
-        effects = await database_sync_to_async(state.host_action)(
-            member=self.member, action=data["action"], target=data.get("target")
+        assert self.member is not None and self.actor is not None
+        if not self.member.is_host:
+            raise ProtocolError("not_host", "Only the host can do that.", "host")
+        await database_sync_to_async(_host_action)(
+            occurrence_id=self.member.occurrence_id, by=self.actor, data=data
         )
-        await self._carry_out(effects)
 
     async def _on_recording(self, data: dict[str, Any]) -> None:
-        effects = await database_sync_to_async(state.recording_action)(
-            member=self.member, action=data["action"]
-        )
-        await self._carry_out(effects)
+        assert self.member is not None
+        if not self.member.is_host:
+            raise ProtocolError(
+                "not_host", "Only the host can start or stop recording.", "recording"
+            )
+        act = recording.start if data["action"] == "start" else recording.stop
+        await database_sync_to_async(act)(occurrence_id=self.member.occurrence_id, by=self.actor)
 
     async def _on_recording_consent(self, data: dict[str, Any]) -> None:
-        effects = await database_sync_to_async(state.recording_consent)(
+        await database_sync_to_async(recording.consent)(
             member=self.member, recording_id=data["recording"], accepted=data["accepted"]
         )
-        await self._carry_out(effects)
 
     async def _on_leave(self, data: dict[str, Any]) -> None:
-        effects = await database_sync_to_async(state.leave)(member=self.member)
+        assert self.member is not None
         self.closing = self.session_over = True
-        await self._carry_out(effects)
+        await database_sync_to_async(participant.leave)(session_id=self.member.session_id)
         await self.close(1000)
 
     async def _send_snapshot(self) -> None:
-        await self.send_json(await database_sync_to_async(state.snapshot)(member=self.member))
+        await self.send_json(await database_sync_to_async(snapshot.snapshot)(member=self.member))
 
     # --- From the channel layer ------------------------------------------------------
 
@@ -377,3 +396,31 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             # The socket may have gone while the media server was answering.
             with contextlib.suppress(RuntimeError):
                 await self.send_json({"type": "media", "signal": event["signal"]})
+
+
+def _host_action(*, occurrence_id: int, by: Actor, data: dict[str, Any]) -> None:
+    """The room's host controls, each one action."""
+    action, target = data["action"], data.get("target", "")
+    if action == "admit":
+        lobby_actions.admit(occurrence_id=occurrence_id, target=target, by=by)
+    elif action == "deny":
+        lobby_actions.deny(occurrence_id=occurrence_id, target=target, by=by)
+    elif action == "admit_all":
+        lobby_actions.admit_all(occurrence_id=occurrence_id, by=by)
+    elif action == "remove":
+        moderation.remove(occurrence_id=occurrence_id, target=target, by=by)
+    elif action == "mute":
+        moderation.mute(occurrence_id=occurrence_id, target=target, by=by)
+    elif action == "mute_all":
+        moderation.mute_all(occurrence_id=occurrence_id, by=by, lock_unmute=data["lock_unmute"])
+    elif action in ("lock_unmute", "unlock_unmute"):
+        moderation.set_unmute_locked(
+            occurrence_id=occurrence_id, locked=action == "lock_unmute", by=by
+        )
+    elif action in ("lock", "unlock"):
+        moderation.set_locked(occurrence_id=occurrence_id, locked=action == "lock", by=by)
+    elif action == "end":
+        if not moderation.end(occurrence_id=occurrence_id, by=by):
+            raise ActionRefused("meeting_over", "This meeting is over already.")
+    else:
+        raise ActionRefused("invalid_action", f"Unknown host action “{action}”.")

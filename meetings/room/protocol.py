@@ -15,6 +15,9 @@ Client to server::
     {"type": "media", "signal": {...}}           # SDP/ICE for the media server (see media/sfu.py)
     {"type": "host", "action": "admit" | "deny" | "mute" | "remove", "target": "<participant id>"}
     {"type": "host", "action": "admit_all" | "lock" | "unlock" | "end"}
+    {"type": "host", "action": "mute_all", "lock_unmute": false}   # everyone but the hosts;
+                                                 # with lock_unmute they can't unmute
+    {"type": "host", "action": "lock_unmute" | "unlock_unmute"}
     {"type": "leave"}                            # leaving on purpose (closing the tab is a timeout)
     {"type": "recording", "action": "start" | "stop"}                      # host only
     {"type": "recording_consent", "recording": "<recording id>", "accepted": true}
@@ -26,7 +29,7 @@ client that sees ``seq`` jump asks for a ``resync`` (fan-out through Redis may d
 messages under load). Messages meant for one connection carry no ``seq``::
 
     {"type": "snapshot", "seq": 12, "you": "<participant id>", "is_host": false,
-     "meeting": {"title": "...", "ends_at": "<ISO>"}, "locked": false,
+     "meeting": {"title": "...", "ends_at": "<ISO>"}, "locked": false, "unmute_locked": false,
      "time_limit": null | {"ends_at": "<ISO>", "limit_minutes": 40, "plan": "Free",
                            "upgrade_url": str | null},      # the host's plan's limit
      "recording": null | {"id", "started_at", "consent": "accepted" | "declined" | null},
@@ -40,6 +43,9 @@ messages under load). Messages meant for one connection carry no ``seq``::
     {"type": "chat", "seq": 16, "id": "<uuid>", "from": {"id": ..., "name": ...}, "text": "...",
      "at": "<ISO>"}
     {"type": "room_locked", "seq": 17, "locked": true}
+    {"type": "muted_all", "seq": 22, "ids": ["<participant id>", ...], "unmute_locked": false}
+                                                 # those muted: a client in ids mutes itself
+    {"type": "unmute_locked", "seq": 23, "locked": true}  # participants may (not) unmute
     {"type": "meeting_ended", "seq": 18}                 # the host ended it for everyone
     {"type": "meeting_ended", "seq": 18, "reason": "time_limit", "limit_minutes": 40,
      "plan": "Free", "upgrade_url": str | null}          # the host's plan's limit was reached;
@@ -69,7 +75,9 @@ messages under load). Messages meant for one connection carry no ``seq``::
     ``lobby.HEARTBEAT_TIMEOUT``). A mere disconnect announces nothing: the participant
     may reconnect (announced as ``participant_updated``) within that time.
 
-Close codes: 4001 not allowed in (no, bad or expired ticket; session not admitted),
+Close codes: 4001 not allowed in (no, bad or expired ticket; session not admitted, or no
+longer: left elsewhere, timed out; whichever door closed the session, within one heartbeat
+interval at most),
 4003 removed by the host, 4004 meeting ended, 4008 flooding, 4009 replaced by a newer
 connection of the same participant. Before closing with one of them the server sends an
 ``error`` (or ``removed``/``meeting_ended``) saying why.
@@ -79,11 +87,13 @@ Error codes (``error.code``). The connection stays up after:
 ``rate_limited`` (the message was dropped), ``invalid_signal`` (the media server refused
 it), ``not_host``, ``not_found`` (no such participant here), ``invalid_action``,
 ``meeting_full``, ``recording_unavailable`` (plan or meeting settings), ``recording_running``,
-``not_recording``. Followed by a close:
-``flooding`` (4008), ``replaced`` (4009), and for a connection refused or whose session
-has closed (4001): ``no_ticket``, ``bad_ticket``, ``ticket_expired`` (fetch a new ticket
-from the lobby page's status and reconnect), ``wrong_meeting``, ``not_admitted``,
-``wrong_user``, ``meeting_over``, ``session_closed``.
+``not_recording``, ``unmute_locked`` (the host muted everyone and locked unmuting).
+Followed by a close:
+``flooding`` (4008: too many messages, or too many reconnects of one participant: the
+budget belongs to the participant, not the socket), ``replaced`` (4009), and for a
+connection refused or whose session has closed (4001): ``no_ticket``, ``bad_ticket``,
+``ticket_expired`` (fetch a new ticket from the lobby page's status and reconnect),
+``wrong_meeting``, ``not_admitted``, ``wrong_user``, ``meeting_over``, ``session_closed``.
 
 Size: a frame is at most ``MAX_MESSAGE_BYTES``, or ``MAX_MEDIA_MESSAGE_BYTES`` for a
 ``media`` message, recognised by ``"type": "media"`` near its start (send ``type`` first).
@@ -105,7 +115,9 @@ CLOSE_FLOODING = 4008
 CLOSE_REPLACED = 4009
 
 TARGETED_HOST_ACTIONS = frozenset({"admit", "deny", "mute", "remove"})
-ROOM_HOST_ACTIONS = frozenset({"admit_all", "lock", "unlock", "end"})
+ROOM_HOST_ACTIONS = frozenset(
+    {"admit_all", "lock", "unlock", "end", "mute_all", "lock_unmute", "unlock_unmute"}
+)
 MEDIA_STATE_FIELDS = ("audio_muted", "video_off", "screen_sharing")
 
 
@@ -196,7 +208,8 @@ def _host(data: dict[str, Any]) -> dict[str, Any]:
     _require(
         action in TARGETED_HOST_ACTIONS | ROOM_HOST_ACTIONS,
         "host",
-        "Unknown host action. Use admit, deny, admit_all, mute, remove, lock, unlock or end.",
+        "Unknown host action. Use admit, deny, admit_all, mute, mute_all, lock_unmute, "
+        "unlock_unmute, remove, lock, unlock or end.",
     )
     if action in TARGETED_HOST_ACTIONS:
         target = data.get("target")
@@ -206,6 +219,10 @@ def _host(data: dict[str, Any]) -> dict[str, Any]:
             f"“{action}” needs the participant's id in “target”.",
         )
         return {"action": action, "target": target}
+    if action == "mute_all":
+        lock = data.get("lock_unmute", False)
+        _require(isinstance(lock, bool), "host", "“lock_unmute” must be true or false.")
+        return {"action": action, "lock_unmute": lock}
     return {"action": action}
 
 

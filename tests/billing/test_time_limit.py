@@ -158,26 +158,27 @@ def test_the_timer_sleeps_until_the_next_unclaimed_threshold():
 
 
 @pytest.mark.django_db
-def test_the_periodic_task_acts_once_per_threshold(monkeypatch):
+def test_the_periodic_task_acts_once_per_threshold(monkeypatch, django_capture_on_commit_callbacks):
     occurrence = start_sitting()
     fresh = start_sitting()
     sent = []
     monkeypatch.setattr(
-        "meetings.room.broadcast.send_room_event_sync",
-        lambda occurrence_id, event: sent.append((occurrence_id, event)),
+        "meetings.room.effects.deliver",
+        lambda effects: sent.extend((effects.occurrence_id, event) for event in effects.events),
     )
     Occurrence.objects.filter(pk=fresh.pk).update(started_at=timezone.now())
     Occurrence.objects.filter(pk=occurrence.pk).update(
         started_at=timezone.now() - timedelta(minutes=36)
     )
 
-    assert tasks.enforce_time_limits() == 1
-    assert tasks.enforce_time_limits() == 0
-    Occurrence.objects.filter(pk=occurrence.pk).update(
-        started_at=timezone.now() - timedelta(minutes=41)
-    )
-    assert tasks.enforce_time_limits() == 1
-    assert tasks.enforce_time_limits() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.enforce_time_limits() == 1
+        assert tasks.enforce_time_limits() == 0
+        Occurrence.objects.filter(pk=occurrence.pk).update(
+            started_at=timezone.now() - timedelta(minutes=41)
+        )
+        assert tasks.enforce_time_limits() == 1
+        assert tasks.enforce_time_limits() == 0
 
     assert [(pk, e.message["type"], e.close) for pk, e in sent] == [
         (occurrence.pk, "time_limit_warning", None),

@@ -46,6 +46,16 @@ def test_the_schema_is_served_and_lists_every_endpoint(client, db):
         "/api/meetings/{meeting_id}/occurrences/{occurrence_id}/cancel/",
         "/api/meetings/{meeting_id}/occurrences/{occurrence_id}/attendance/",
         "/api/meetings/{meeting_id}/occurrences/{occurrence_id}/attendance.csv",
+        "/api/meetings/{meeting_id}/occurrences/{occurrence_id}/live/",
+        *(
+            f"/api/meetings/{{meeting_id}}/occurrences/{{occurrence_id}}/live/participants/"
+            f"{{participant_id}}/{action}/"
+            for action in ("admit", "deny", "remove", "mute")
+        ),
+        *(
+            f"/api/meetings/{{meeting_id}}/occurrences/{{occurrence_id}}/live/{action}/"
+            for action in ("admit-all", "mute-all", "lock", "unlock", "end")
+        ),
         "/api/meetings/{meeting_id}/invitations/",
         "/api/meetings/{meeting_id}/invitations/{invitation_id}/",
         "/api/meetings/{meeting_id}/invitations/{invitation_id}/resend/",

@@ -173,7 +173,7 @@ def test_heartbeats_keep_a_session_and_silence_closes_it_when_last_seen(occurren
 
     quiet.refresh_from_db()
     chatty.refresh_from_db()
-    assert closed == 1
+    assert [c.session_id for c in closed] == [quiet.pk]
     assert (quiet.state, quiet.leave_reason, quiet.left_at) == (State.LEFT, "timeout", T0)
     assert chatty.state == State.ADMITTED
     assert not lobby.heartbeat(session=quiet)

@@ -234,7 +234,9 @@ def test_a_second_decision_on_the_same_guest_is_explained(host_client, series):
 
     ana.refresh_from_db()
     assert ana.state == State.DENIED
-    assert "denied entry and can&#x27;t be moved" in detail_of(host_client, series)
+    assert "This participant is denied entry, not waiting in the lobby." in detail_of(
+        host_client, series
+    )
 
 
 def test_the_host_removes_someone_and_ends_the_meeting(host_client, series, host):
