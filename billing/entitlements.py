@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Q, When
+from django.db.models import Case, Min, Q, When
 
 from accounts.models import User
 
@@ -86,3 +86,9 @@ def entitlements_for(account: User) -> Entitlements:
 def plan_catalogue() -> list[Plan]:
     """The plans on sale, cheapest first, for the staff catalogue and the pricing page."""
     return list(Plan.objects.filter(is_active=True).order_by("sort_order", "amount_cents"))
+
+
+def shortest_meeting_minutes() -> int:
+    """The shortest sitting any plan allows: before it nobody's time limit can be near."""
+    shortest = Plan.objects.aggregate(m=Min("max_meeting_minutes"))["m"]
+    return FREE_PLAN.max_meeting_minutes if shortest is None else int(shortest)

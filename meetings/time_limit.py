@@ -26,12 +26,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Min
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from billing.entitlements import FREE_PLAN, entitlements_for
-from billing.models import Plan
+from billing.entitlements import entitlements_for, shortest_meeting_minutes
 
 from . import lobby
 from .models import Occurrence
@@ -182,9 +180,7 @@ def seconds_until_next(*, occurrence_id: int, now: datetime | None = None) -> fl
 def due_sittings(*, now: datetime | None = None) -> list[int]:
     """Live sittings old enough that a threshold may be due under the shortest plan."""
     now = now or timezone.now()
-    shortest = Plan.objects.aggregate(m=Min("max_meeting_minutes"))["m"]
-    shortest = FREE_PLAN.max_meeting_minutes if shortest is None else shortest
-    first_warning = max(shortest - max(WARNINGS), 0)
+    first_warning = max(shortest_meeting_minutes() - max(WARNINGS), 0)
     return list(
         Occurrence.objects.filter(
             status=Occurrence.Status.LIVE,
