@@ -49,14 +49,6 @@ def _staff(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _render_staff(
-    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
-) -> HttpResponse:
-    zone = _staff(request).time_zone or "UTC"
-    with timezone.override(zone):
-        return render(request, template, context | {"zone": zone}, status=status)
-
-
 def _category_labels(values: list[str]) -> str:
     labels = []
     for value in values:
@@ -117,7 +109,7 @@ def _ledger_page(
     )
     if as_csv and filters_form.is_valid():
         return _ledger_csv(rows)
-    return _render_staff(
+    return render(
         request,
         "privacy/requests/staff_ledger.html",
         {
@@ -173,7 +165,7 @@ def staff_ledger(request: HttpRequest) -> HttpResponseBase:
 def _registry_page(
     request: HttpRequest, *, form: ThirdPartyForm, editing: ThirdParty | None, status: int = 200
 ) -> HttpResponse:
-    return _render_staff(
+    return render(
         request,
         "privacy/requests/staff_third_parties.html",
         {

@@ -11,7 +11,6 @@ from django.contrib.auth.hashers import check_password
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -43,15 +42,10 @@ def _unlocked(request: HttpRequest, link: ShareLink) -> bool:
     return bool(remembered) and constant_time_compare(remembered, _unlock_proof(link))
 
 
-def _zone(request: HttpRequest) -> str:
-    return getattr(request.user, "time_zone", "") or "UTC"
-
-
 def _page(
     request: HttpRequest, template: str, context: dict[str, object], *, status: int = 200
 ) -> HttpResponse:
-    with timezone.override(_zone(request)):
-        response = render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -13,7 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -33,19 +32,12 @@ def _staff(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _render(
-    request: HttpRequest, template: str, context: dict[str, object], *, status: int = 200
-) -> HttpResponse:
-    with timezone.override(_staff(request).time_zone or "UTC"):
-        return render(request, template, context, status=status)
-
-
 @role_required(QUALITY_ASSURANCE)
 @require_GET
 def console(request: HttpRequest) -> HttpResponse:
     recordings = list(selectors.qa_candidates()[:SHOWN])
     rows = [(r, format_duration(r.duration_seconds)) for r in recordings]
-    return _render(request, "recordings/staff_qa.html", {"rows": rows, "shown": SHOWN})
+    return render(request, "recordings/staff_qa.html", {"rows": rows, "shown": SHOWN})
 
 
 @never_cache
@@ -72,13 +64,13 @@ def open_recording(request: HttpRequest, public_id: UUID) -> HttpResponse:
             form.add_error("purpose", exc.message)
         except qa.QAUseNotAllowed as exc:
             context["refused"] = exc.message
-            return _render(request, "recordings/staff_qa_open.html", context, status=403)
+            return render(request, "recordings/staff_qa_open.html", context, status=403)
         else:
             return redirect("recordings:staff_qa_watch", grant=grant)
     if request.method == "GET" and not recording.qa_use_allowed:
         context["refused"] = "The host turned off quality-assurance use for this recording."
     status = 400 if form.errors else 200
-    return _render(request, "recordings/staff_qa_open.html", context, status=status)
+    return render(request, "recordings/staff_qa_open.html", context, status=status)
 
 
 @never_cache
@@ -88,10 +80,10 @@ def watch(request: HttpRequest, grant: str) -> HttpResponse:
     try:
         recording, _ = qa.media_for_grant(staff=_staff(request), grant=grant)
     except qa.QAUseNotAllowed as exc:
-        return _render(
+        return render(
             request, "recordings/staff_qa_ended.html", {"message": exc.message}, status=403
         )
-    return _render(
+    return render(
         request,
         "recordings/staff_qa_watch.html",
         {

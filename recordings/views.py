@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -45,15 +44,6 @@ _UNSAFE_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 def _host(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _render(
-    request: HttpRequest, template: str, context: dict[str, object], *, status: int = 200
-) -> HttpResponse:
-    """Render with every time shown in the host's own zone."""
-    zone = _host(request).time_zone or "UTC"
-    with timezone.override(zone):
-        return render(request, template, {**context, "host_zone": zone}, status=status)
 
 
 def _own(request: HttpRequest, public_id: UUID) -> Recording:
@@ -122,7 +112,7 @@ def library_page(request: HttpRequest) -> HttpResponse:
     host = _host(request)
     rows = _rows(list(selectors.library_for(host=host)))
     trash = _rows(list(selectors.library_for(host=host, trashed=True)))
-    return _render(
+    return render(
         request,
         "recordings/library.html",
         {
@@ -190,7 +180,7 @@ def _detail(
         "share_rows": _share_rows(request, recording),
         "consents": selectors.consents_for(recording=recording),
     }
-    return _render(request, "recordings/detail.html", context, status=status)
+    return render(request, "recordings/detail.html", context, status=status)
 
 
 @login_required
@@ -261,8 +251,7 @@ def retention(request: HttpRequest, public_id: UUID) -> HttpResponse:
         except LibraryError as exc:
             add_library_error(form, exc)
         else:
-            zone = ZoneInfo(_host(request).time_zone or "UTC")
-            local = timezone.localtime(recording.expires_at, zone)
+            local = timezone.localtime(recording.expires_at)  # the viewer's zone
             messages.success(request, f"The recording is now kept until {local:%-d %b %Y}.")
             return _back(recording, "retention")
     return _detail(request, recording, status=400, retention_form=form)

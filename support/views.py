@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -97,14 +96,6 @@ def _staff(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _render_staff(
-    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
-) -> HttpResponse:
-    zone = _staff(request).time_zone or "UTC"
-    with timezone.override(zone):
-        return render(request, template, context | {"zone": zone}, status=status)
-
-
 @never_cache
 @queue_access_required
 @require_GET
@@ -118,7 +109,7 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
         topic=filters.get("topic", ""),
         search=filters.get("q", ""),
     )
-    return _render_staff(
+    return render(
         request,
         "support/staff_tickets.html",
         {
@@ -164,7 +155,7 @@ def staff_ticket(request: HttpRequest, reference: str) -> HttpResponse:
         purpose=VIEW_PURPOSE,
     )
     moves = states.allowed_moves(ticket.status)
-    return _render_staff(
+    return render(
         request,
         "support/staff_ticket.html",
         {
@@ -222,7 +213,7 @@ def staff_ticket_to_request(request: HttpRequest, reference: str) -> HttpRespons
         return redirect("privacy:staff_request", reference=opened.reference)
     ticket.refresh_from_db()
     moves = states.allowed_moves(ticket.status)
-    return _render_staff(
+    return render(
         request,
         "support/staff_ticket.html",
         {

@@ -80,10 +80,13 @@ def _email_requester(
         "contact_email": settings.PRIVACY_CONTACT_EMAIL,
         **extra,
     }
+    # For the requester, not for the staff member whose zone this request activated.
+    with timezone.override(None):
+        text = render_to_string(f"privacy/requests/email/{template}.txt", context)
     send_email(
         to=request.email,
         subject=f"{subject} [{request.reference}]",
-        text=render_to_string(f"privacy/requests/email/{template}.txt", context),
+        text=text,
         category=Category.TRANSACTIONAL,
         forget_recipient=forget_recipient,
     )

@@ -46,14 +46,6 @@ def _staff(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
 
-def _render_staff(
-    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
-) -> HttpResponse:
-    zone = _staff(request).time_zone or "UTC"
-    with timezone.override(zone):
-        return render(request, template, context | {"zone": zone}, status=status)
-
-
 def _get_request(reference: str) -> PrivacyRequest:
     privacy_request = selectors.request_by_reference(reference)
     if privacy_request is None:
@@ -74,7 +66,7 @@ def staff_requests(request: HttpRequest) -> HttpResponse:
         overdue=filters.get("overdue", False),
         today=today,
     )
-    return _render_staff(
+    return render(
         request,
         "privacy/requests/staff_queue.html",
         {
@@ -142,7 +134,7 @@ def _detail(
         "outcome_form": forms.get("outcome_form") or OutcomeForm(),
         "erase_form": forms.get("erase_form") or EraseForm(),
     }
-    return _render_staff(request, "privacy/requests/staff_detail.html", context, status=status)
+    return render(request, "privacy/requests/staff_detail.html", context, status=status)
 
 
 @never_cache
@@ -308,9 +300,7 @@ def staff_request_new(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "GET" or not form.is_valid():
         status = 400 if request.method == "POST" else 200
-        return _render_staff(
-            request, "privacy/requests/staff_new.html", {"form": form}, status=status
-        )
+        return render(request, "privacy/requests/staff_new.html", {"form": form}, status=status)
     data = form.cleaned_data
     email = data["email"].strip().lower()
     account = User.objects.filter(
@@ -331,7 +321,7 @@ def staff_request_new(request: HttpRequest) -> HttpResponse:
         )
     except services.RequestError as exc:
         form.add_error(None, str(exc))
-        return _render_staff(request, "privacy/requests/staff_new.html", {"form": form}, status=400)
+        return render(request, "privacy/requests/staff_new.html", {"form": form}, status=400)
     messages.success(
         request,
         f"Logged as {privacy_request.reference}."
@@ -356,4 +346,4 @@ def staff_request_metrics(request: HttpRequest) -> HttpResponse:
         "years": metrics.years_with_requests(),
     }
     status = 200 if form.is_valid() else 400
-    return _render_staff(request, "privacy/requests/staff_metrics.html", context, status=status)
+    return render(request, "privacy/requests/staff_metrics.html", context, status=status)
