@@ -25,7 +25,7 @@ from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
-from conferencing.threaded_server import serve_in_thread
+from tests.threaded_server import serve_in_thread
 
 from . import Report, Result, django_test_database, percentile
 

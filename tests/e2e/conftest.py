@@ -62,7 +62,7 @@ def asgi_server(transactional_db):
     """
     from types import SimpleNamespace
 
-    from conferencing.threaded_server import serve_in_thread
+    from tests.threaded_server import serve_in_thread
 
     try:
         with serve_in_thread() as url:

@@ -1,7 +1,8 @@
 """The whole ASGI application under uvicorn in a background thread, on a free port.
 
 For browser tests and benchmarks that need HTTP and websockets in the same process as
-their own database work (pytest-django's live server speaks WSGI only).
+their own database work (pytest-django's live server speaks WSGI only). Test
+infrastructure, so it lives with the tests; ``bench`` imports it from here too.
 """
 
 import asyncio
