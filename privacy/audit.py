@@ -123,3 +123,14 @@ def verify_chain() -> ChainCheck:
 
 def entries_for(*, target_type: str, target_id: str) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(target_type=target_type, target_id=str(target_id)))
+
+
+def target_of(*, entry_id: int, action: str, actor: Any, target_type: str) -> str | None:
+    """The target id of entry `entry_id` if it records `action` by `actor` on a
+    `target_type`, else None. Another app can then trust a reference to an entry it had
+    written (a QA grant names its opening) without reading the audit table itself."""
+    return (
+        AuditEntry.objects.filter(pk=entry_id, action=action, actor=actor, target_type=target_type)
+        .values_list("target_id", flat=True)
+        .first()
+    )

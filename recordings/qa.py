@@ -23,7 +23,6 @@ from accounts.models import User
 from accounts.roles import QUALITY_ASSURANCE, has_role
 from common.signed_links import BadSignedValue, sign, unsign
 from privacy import audit
-from privacy.models import AuditEntry
 
 from . import storage
 from .models import Recording
@@ -51,7 +50,7 @@ class PurposeTooShort(QAUseNotAllowed):
 class Opening:
     recording: Recording
     path: Path
-    entry: AuditEntry
+    entry_id: int  # the audit entry that records this opening
 
 
 def _refusal(staff: User, recording: Recording, purpose: str) -> tuple[str, Exception] | None:
@@ -101,7 +100,7 @@ def _open(*, staff: User, recording: Recording, purpose: str) -> Opening:
                 purpose=purpose,
                 details={"title": fresh.title, "host_id": fresh.host_id},
             )
-            return Opening(recording=fresh, path=storage.composed_path(fresh), entry=entry)
+            return Opening(recording=fresh, path=storage.composed_path(fresh), entry_id=entry.pk)
     # Outside the block, so raising cannot roll the record of the attempt back.
     reason, error = refusal
     audit.record(
@@ -127,7 +126,7 @@ def open_for_qa(*, staff: User, recording: Recording, purpose: str) -> Path:
 def start_viewing(*, staff: User, recording: Recording, purpose: str) -> str:
     """Open for QA (audited) and return a grant for the console's player."""
     opening = _open(staff=staff, recording=recording, purpose=purpose)
-    payload: dict[str, Any] = {"entry": opening.entry.pk, "staff": staff.pk}
+    payload: dict[str, Any] = {"entry": opening.entry_id, "staff": staff.pk}
     return sign(payload, salt=_GRANT_SALT)
 
 
@@ -149,12 +148,8 @@ def media_for_grant(*, staff: User, grant: str) -> tuple[Recording, Path]:
     entry_pk = payload.get("entry")
     if not isinstance(entry_pk, int):
         raise expired
-    entry = AuditEntry.objects.filter(
-        pk=entry_pk, action=ACCESS, actor=staff, target_type="recording"
-    ).first()
-    recording = (
-        Recording.objects.filter(public_id=entry.target_id).first() if entry is not None else None
-    )
+    target = audit.target_of(entry_id=entry_pk, action=ACCESS, actor=staff, target_type="recording")
+    recording = Recording.objects.filter(public_id=target).first() if target is not None else None
     if recording is None:
         raise expired
     problem = _why_not_openable(recording)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing.entitlements import entitlements_for
-from meetings.models import Occurrence, ParticipantSession
+from meetings import lookups
 from recordings import states
 from recordings.errors import (
     InvalidTransition,
@@ -29,6 +30,10 @@ from recordings.errors import (
     UnknownRecording,
 )
 from recordings.models import ConsentReceipt, Recording
+
+if TYPE_CHECKING:
+    # What the room hands over; every read of them goes through ``meetings.lookups``.
+    from meetings.models import Occurrence, ParticipantSession
 
 State = Recording.State
 Decision = ConsentReceipt.Decision
@@ -55,14 +60,17 @@ def _upgrade_url() -> str | None:
 
 
 def recording_control(*, occurrence: Occurrence) -> Control:
-    meeting = occurrence.meeting
-    if not entitlements_for(meeting.host).recording_allowed:
+    return _control(lookups.sitting(occurrence))
+
+
+def _control(sitting: lookups.Sitting) -> Control:
+    if not entitlements_for(sitting.host).recording_allowed:
         return Control(
             False,
             "Your plan doesn't include recording. Upgrade to record meetings.",
             _upgrade_url(),
         )
-    if not meeting.recording_allowed:
+    if not sitting.recording_allowed:
         return Control(
             False, "Recording is turned off for this meeting: allow it in the meeting's settings."
         )
@@ -73,46 +81,46 @@ def running_recording(*, occurrence_id: int) -> Recording | None:
     return Recording.objects.filter(occurrence_id=occurrence_id, state=State.RECORDING).first()
 
 
-def _title(occurrence: Occurrence) -> str:
-    meeting = occurrence.meeting
-    local = timezone.localtime(timezone.now(), ZoneInfo(meeting.time_zone))
-    return f"{meeting.title} ({local:%Y-%m-%d %H:%M})"[:200]
+def _title(sitting: lookups.Sitting) -> str:
+    local = timezone.localtime(timezone.now(), ZoneInfo(sitting.time_zone))
+    return f"{sitting.title} ({local:%Y-%m-%d %H:%M})"[:200]
 
 
 @transaction.atomic
 def start_recording(*, occurrence: Occurrence, by: ParticipantSession) -> Recording:
     """The host starts recording; they are recorded (their own consent receipt)."""
-    if not by.is_host or by.occurrence_id != occurrence.pk:
+    host = lookups.participant(by)
+    if not host.is_host or host.occurrence_id != occurrence.pk:
         raise RecordingUnavailable("Only the host can start recording.")
-    control = recording_control(occurrence=occurrence)
+    sitting = lookups.sitting(occurrence)
+    control = _control(sitting)
     if not control.allowed:
         raise RecordingUnavailable(control.reason or "Recording isn't available.")
-    meeting = occurrence.meeting
     try:
         with transaction.atomic():
             recording = Recording.objects.create(
-                meeting=meeting,
-                occurrence=occurrence,
-                host=meeting.host,
-                title=_title(occurrence),
+                meeting_id=sitting.meeting_id,
+                occurrence_id=sitting.occurrence_id,
+                host=sitting.host,
+                title=_title(sitting),
                 started_at=timezone.now(),
-                retention_days=entitlements_for(meeting.host).recording_retention_days,
+                retention_days=entitlements_for(sitting.host).recording_retention_days,
             )
     except IntegrityError as exc:  # the unique "one running recording" constraint
         raise RecordingRunning("This meeting is already being recorded.") from exc
-    _receipt(recording, by, accepted=True, context=Context.STARTED)
+    _receipt(recording, host, accepted=True, context=Context.STARTED)
     return recording
 
 
 def _receipt(
-    recording: Recording, session: ParticipantSession, *, accepted: bool, context: str
+    recording: Recording, participant: lookups.Participant, *, accepted: bool, context: str
 ) -> ConsentReceipt:
     return ConsentReceipt.objects.create(
         recording=recording,
-        session=session,
-        participant_id=session.public_id,
-        display_name=session.display_name,
-        email=session.email,
+        session_id=participant.session_id,
+        participant_id=participant.public_id,
+        display_name=participant.display_name,
+        email=participant.email,
         decision=Decision.ACCEPTED if accepted else Decision.DECLINED,
         context=context,
         decided_at=timezone.now(),
@@ -123,17 +131,18 @@ def record_consent(
     *, recording_id: str, session: ParticipantSession, accepted: bool
 ) -> tuple[Recording, ConsentReceipt]:
     """A participant's choice about the running recording of their meeting."""
+    person = lookups.participant(session)
     recording = Recording.objects.filter(
-        public_id=recording_id, occurrence_id=session.occurrence_id, state=State.RECORDING
+        public_id=recording_id, occurrence_id=person.occurrence_id, state=State.RECORDING
     ).first()
     if recording is None:
         raise UnknownRecording("That recording isn't running in this meeting.")
     asked_before = ConsentReceipt.objects.filter(
-        recording=recording, participant_id=session.public_id
+        recording=recording, participant_id=person.public_id
     ).exists()
-    joined_after = session.admitted_at is not None and session.admitted_at > recording.started_at
+    joined_after = person.admitted_at is not None and person.admitted_at > recording.started_at
     context = Context.IN_MEETING if asked_before or not joined_after else Context.ON_JOIN
-    return recording, _receipt(recording, session, accepted=accepted, context=context)
+    return recording, _receipt(recording, person, accepted=accepted, context=context)
 
 
 def consent_of(*, recording: Recording, participant_id: str) -> str | None:
@@ -262,13 +271,9 @@ def requeue_stalled(*, stale_after: timedelta) -> list[int]:
 def stop_abandoned() -> list[int]:
     """Stop recordings whose sitting has ended or has nobody in it any more."""
     stopped = []
-    running = Recording.objects.filter(state=State.RECORDING).select_related("occurrence")
+    running = list(Recording.objects.filter(state=State.RECORDING))
+    abandoned = lookups.abandoned_sittings(occurrence_ids={r.occurrence_id for r in running})
     for recording in running:
-        occurrence = recording.occurrence
-        ended = occurrence.status not in (Occurrence.Status.SCHEDULED, Occurrence.Status.LIVE)
-        present = ParticipantSession.objects.filter(
-            occurrence=occurrence, state=ParticipantSession.State.ADMITTED
-        ).exists()
-        if (ended or not present) and stop_recording(recording=recording):
+        if recording.occurrence_id in abandoned and stop_recording(recording=recording):
             stopped.append(recording.pk)
     return stopped
