@@ -1,7 +1,11 @@
 """The media server: an aiortc SFU that forwards encoded frames (no decoding, no re-encoding).
 
-- ``sfu``: ``MediaRoom`` / ``Peer``, the API the signalling layer calls.
+- ``sfu``: ``MediaRoom``, the API the signalling layer calls.
+- ``negotiation``: ``Peer``, one participant's connection and its offer/answer exchange.
+- ``routing``: ``Router``, who receives what.
+- ``publication`` / ``subscription``: one published track, one track forwarded to a peer.
 - ``forwarding``: ``TrackForwarder`` / ``ForwardedTrack``, the fan-out of encoded frames.
+- ``recorder``: recordings, one WebM per track and the journal (``recordings.journal``).
 - ``aiortc_tap``: the only module that touches aiortc internals (aiortc is pinned).
 - ``ice``: STUN/TURN configuration and TURN REST credentials.
 
@@ -11,7 +15,8 @@ where media runs.
 
 from .forwarding import ForwardedTrack, TrackForwarder
 from .ice import browser_ice_servers, build_configuration, turn_rest_credentials
-from .sfu import MediaRoom, Peer, SignalError
+from .negotiation import Peer, SignalError
+from .sfu import MediaRoom
 
 __all__ = [
     "ForwardedTrack",

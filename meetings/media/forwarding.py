@@ -47,6 +47,8 @@ KEYFRAME_RETRY = 1.0  # ask again if still waiting this long after the last requ
 
 
 VP8_START_CODE = b"\x9d\x01\x2a"
+# What the server forwards (and records): every browser offers both.
+FORWARDED_CODECS = {"audio": "audio/opus", "video": "video/VP8"}
 
 
 def is_vp8_keyframe(data: bytes) -> bool:
@@ -102,6 +104,7 @@ class ForwardedTrack(MediaStreamTrack):
         # Video starts by waiting for a keyframe: whatever came before it is undecodable.
         self.waiting_for_keyframe = self._video
         self.started = False
+        self.paused = False
         # counters
         self.frames_in = 0  # offered by the publisher
         self.frames_sent = 0  # returned to the sender
@@ -113,7 +116,7 @@ class ForwardedTrack(MediaStreamTrack):
 
     def push(self, packet: av.Packet, keyframe: bool = True) -> None:
         """Queue one encoded frame (``keyframe`` matters for video only)."""
-        if self.readyState != "live":
+        if self.readyState != "live" or self.paused:
             return
         self.frames_in += 1
         queue = self._queue
@@ -133,6 +136,26 @@ class ForwardedTrack(MediaStreamTrack):
             queue.get_nowait()
             self.frames_dropped += 1
         queue.put_nowait(packet)
+
+    def pause(self) -> None:
+        """Queue nothing for this subscriber until ``resume``; what is queued is dropped."""
+        if not self.paused:
+            self.paused = True
+            self.drop_queued()
+
+    def drop_queued(self) -> None:
+        """Drop the frames not sent yet (after them comes a gap: see ``resync``)."""
+        self._flush()
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            self.resync("resume")
+
+    def resync(self, reason: str) -> None:
+        """After a gap in the frames: video waits for a keyframe, which is asked for."""
+        if self._video and self.readyState == "live":
+            self._wait_for_keyframe(reason)
 
     def _flush(self) -> None:
         while not self._queue.empty():
@@ -270,6 +293,19 @@ class TrackForwarder:
         packet = frame.packet
         for track in self._targets:
             track.push(packet, keyframe)
+
+    def drop_queued(self) -> None:
+        """The publisher is paused: what subscribers have not been sent yet is dropped."""
+        for track in self._targets:
+            track.drop_queued()
+
+    def resync(self, reason: str) -> None:
+        """After a gap in the publisher's frames: every subscriber restarts at a keyframe."""
+        if self._closed or self.kind != "video":
+            return
+        for track in self._targets:
+            track.resync(reason)
+        self.ask_keyframe(reason)
 
     def ask_keyframe(self, reason: str = "") -> None:
         """Ask the publisher for a keyframe, coalescing requests (see the module docstring)."""

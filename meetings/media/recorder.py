@@ -209,6 +209,12 @@ class RoomRecorder:
         self.stats.bytes_queued += len(frame.data)
         self._queue.put(("frame", track.file, frame.data, frame.timestamp, frame.clock_rate))
 
+    def resync(self, key: Any) -> None:
+        """After a gap in a video track's frames: write nothing more of it until a keyframe."""
+        track = self._tracks.get(key)
+        if track is not None and track.kind == "video" and track.started_at is not None:
+            track.waiting_for_keyframe = True
+
     def end(self, key: Any) -> None:
         """The publication ended (or its participant withdrew consent): close its file."""
         track = self._tracks.pop(key, None)

@@ -212,3 +212,44 @@ async def test_a_subscriber_can_leave_alone() -> None:
 def test_track_kind_is_checked() -> None:
     with pytest.raises(ValueError):
         ForwardedTrack("data")
+
+
+async def test_a_paused_subscriber_gets_nothing_and_resumes_at_a_keyframe() -> None:
+    requests = Requests()
+    forwarder = TrackForwarder("video", mime_type="video/VP8", request_keyframe=requests)
+    paused, other = forwarder.subscribe(), forwarder.subscribe()
+    paused.started = other.started = True  # as if both senders had called recv()
+    forwarder.push(video_frame(0, keyframe=True))
+    paused.pause()
+    forwarder.push(video_frame(1, keyframe=False))
+    assert paused._queue.empty(), "a paused subscriber kept what was queued"
+    assert other._queue.qsize() == 2
+    await asyncio.sleep(forwarding.KEYFRAME_MIN_INTERVAL + 0.05)
+    before = requests.count
+
+    paused.resume()
+    forwarder.push(video_frame(2, keyframe=False))  # undecodable after the gap
+    forwarder.push(video_frame(3, keyframe=True))
+
+    await asyncio.sleep(0)
+    assert requests.count == before + 1, "resuming did not ask the publisher for a keyframe"
+    assert (await asyncio.wait_for(paused.recv(), 1)).pts == 3 * 3000
+
+
+async def test_resync_restarts_every_video_subscriber_at_a_keyframe() -> None:
+    requests = Requests()
+    forwarder = TrackForwarder("video", mime_type="video/VP8", request_keyframe=requests)
+    tracks = [forwarder.subscribe() for _ in range(2)]
+    forwarder.push(video_frame(0, keyframe=True))
+    await asyncio.sleep(forwarding.KEYFRAME_MIN_INTERVAL + 0.05)
+    before = requests.count
+
+    forwarder.resync("resume")
+    forwarder.push(video_frame(1, keyframe=False))
+    forwarder.push(video_frame(2, keyframe=True))
+
+    await asyncio.sleep(0)
+    assert requests.count == before + 1
+    for track in tracks:
+        assert (await asyncio.wait_for(track.recv(), 1)).pts == 0
+        assert (await asyncio.wait_for(track.recv(), 1)).pts == 2 * 3000

@@ -8,7 +8,8 @@ from pathlib import Path
 import av
 import pytest
 
-from meetings.media.recorder import vp8_dimensions
+from meetings.media.aiortc_tap import EncodedFrame, make_packet
+from meetings.media.recorder import RoomRecorder, vp8_dimensions
 from meetings.media.sfu import MediaRoom
 from recordings.journal import read_journal
 
@@ -113,3 +114,34 @@ def test_vp8_dimensions_come_from_the_keyframe_header() -> None:
     header = bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A]) + (640).to_bytes(2, "little")
     header += (480 | 0x4000).to_bytes(2, "little")  # the top bits are the scale
     assert vp8_dimensions(header) == (640, 480)
+
+
+def vp8_frame(n: int, *, keyframe: bool) -> EncodedFrame:
+    header = b"\x10\x02\x00\x9d\x01\x2a\x80\x02\xe0\x01" if keyframe else b"\x11\x02\x00"
+    data = header + bytes([n]) * 100
+    timestamp = n * 3000
+    return EncodedFrame(
+        packet=make_packet(data, timestamp, 90000),
+        data=data,
+        kind="video",
+        mime_type="video/VP8",
+        timestamp=timestamp,
+        clock_rate=90000,
+    )
+
+
+def test_after_a_gap_a_video_file_goes_on_from_the_next_keyframe(tmp_path: Path) -> None:
+    recorder = RoomRecorder("rec-1", tmp_path, consented={"alice"})
+    key = ("alice", "1")
+    assert recorder.add(key, peer_id="alice", kind="video", source="camera", mime_type="video/VP8")
+    recorder.push(key, vp8_frame(0, keyframe=True))
+    recorder.push(key, vp8_frame(1, keyframe=False))
+
+    recorder.resync(key)  # the publication was paused: frames 2-9 never came
+    recorder.push(key, vp8_frame(10, keyframe=False))
+    recorder.push(key, vp8_frame(11, keyframe=True))
+    recorder.close()
+
+    assert (recorder.stats.frames_queued, recorder.stats.frames_skipped) == (3, 1)
+    (track,) = read_journal(tmp_path).tracks
+    assert track.frames == 3

@@ -347,6 +347,49 @@ async def test_glare_server_offer_wins_then_the_client_publishes_a_screen(
     assert problems == [], describe(problems)
 
 
+async def test_a_paused_subscription_or_publication_stops_its_frames_until_resumed(
+    room: MediaRoom, problems: list[logging.LogRecord]
+) -> None:
+    _alice, bob, carol = await join(room, "alice", "bob", "carol")
+
+    async def decoded_again(*clients: Any) -> None:
+        marks = [c.frames_from("alice", "video") for c in clients]
+        await wait_until(
+            lambda: all(
+                c.frames_from("alice", "video") > mark + 15
+                for c, mark in zip(clients, marks, strict=True)
+            ),
+            timeout=8,
+            message="alice's video decoded again",
+        )
+
+    async def sent(subscription: Any, *, during: float = 0.5) -> int:
+        """Frames the server sent on ``subscription`` within ``during`` seconds."""
+        before = subscription.track.frames_sent
+        await asyncio.sleep(during)
+        return subscription.track.frames_sent - before
+
+    await decoded_again(bob, carol)
+    publication = next(p for p in room.peers["alice"].publications.values() if p.kind == "video")
+    to_bob = room.peers["bob"].subscriptions[publication.key]
+    to_carol = room.peers["carol"].subscriptions[publication.key]
+
+    to_bob.pause()
+    to_bob_sent, to_carol_sent = await asyncio.gather(sent(to_bob), sent(to_carol))
+    assert to_bob_sent == 0 and to_carol_sent > 0, "not just bob's subscription paused"
+    to_bob.resume()
+    await decoded_again(bob)
+
+    bobs = room.peers["bob"].subscriptions.values()
+    audio = next(s for s in bobs if s.publication.kind == "audio")
+    publication.pause()
+    assert await asyncio.gather(sent(to_bob), sent(to_carol)) == [0, 0]
+    assert await sent(audio) > 0, "pausing the video paused the audio"
+    publication.resume()
+    await decoded_again(bob, carol)
+    assert problems == [], describe(problems)
+
+
 async def test_malformed_messages_are_refused(room: MediaRoom) -> None:
     with pytest.raises(ValueError):
         await room.add_peer("has space", lambda m: asyncio.sleep(0))
