@@ -98,6 +98,7 @@ def request_entry(
         requested_at=now,
         admitted_at=now if straight_in else None,
         last_seen_at=now,
+        audio_muted=occurrence.unmute_locked and not is_host,
     )
     if straight_in:
         _mark_live(occurrence, now)
@@ -115,7 +116,14 @@ def admit(*, session: ParticipantSession) -> ParticipantSession:
         raise NotJoinable()
     _check_capacity(occurrence)
     now = timezone.now()
-    session = _move(session, State.ADMITTED, admitted_at=now, last_seen_at=now)
+    # While the host keeps unmuting locked, newcomers come in muted too.
+    session = _move(
+        session,
+        State.ADMITTED,
+        admitted_at=now,
+        last_seen_at=now,
+        audio_muted=occurrence.unmute_locked and not session.is_host,
+    )
     _mark_live(occurrence, now)
     return session
 

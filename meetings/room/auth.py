@@ -12,6 +12,8 @@ from meetings import tickets
 from meetings.models import ParticipantSession
 from meetings.occurrences import OPEN_STATUSES
 
+from .protocol import CLOSE_ENDED, CLOSE_NOT_ALLOWED, CLOSE_REMOVED
+
 State = ParticipantSession.State
 Reason = ParticipantSession.LeaveReason
 
@@ -29,12 +31,14 @@ class Member:
 
 
 class NotAllowed(Exception):
-    """This connection may not be in the room; the consumer sends the reason, then 4001."""
+    """This connection may not be in the room; the consumer sends the reason, then closes
+    with ``close_code`` (4001, or 4003/4004 for a session the host removed or ended)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, close_code: int = CLOSE_NOT_ALLOWED) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.close_code = close_code
 
 
 _LEFT_MESSAGES: dict[str, str] = {
@@ -44,13 +48,21 @@ _LEFT_MESSAGES: dict[str, str] = {
 }
 
 
-def session_closed(reason: str = "") -> NotAllowed:
-    """The refusal for a session that is no longer in the meeting, saying why."""
+# A socket that learns late that its session was removed or ended closes as it would
+# have on the event itself, so the client shows the same end screen.
+_CLOSE_CODES: dict[str, int] = {Reason.REMOVED: CLOSE_REMOVED, Reason.ENDED: CLOSE_ENDED}
+
+
+def session_closed(reason: str = "", *, connected: bool = True) -> NotAllowed:
+    """The refusal for a session that is no longer in the meeting, saying why. A new
+    connection is refused with 4001; one already in the room closes as the removal or
+    end would have closed it."""
     return NotAllowed(
         "session_closed",
         _LEFT_MESSAGES.get(
             reason, "You are no longer in this meeting. Open the meeting link to join again."
         ),
+        _CLOSE_CODES.get(reason, CLOSE_NOT_ALLOWED) if connected else CLOSE_NOT_ALLOWED,
     )
 
 
@@ -89,7 +101,7 @@ def authenticate(*, token: str, ticket: str | None, user: Any) -> Member:
             raise NotAllowed(
                 "session_closed", "You have left this meeting. Open the meeting link to join again."
             )
-        raise session_closed(session.leave_reason)
+        raise session_closed(session.leave_reason, connected=False)
     if session.user_id is not None and (
         user is None or not user.is_authenticated or user.pk != session.user_id
     ):

@@ -24,7 +24,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -78,7 +78,7 @@ class TokenBucket:
 _background: set[asyncio.Task[None]] = set()
 
 
-def _spawn_later(delay: float, coroutine: Callable[[], Awaitable[None]]) -> None:
+def _spawn_later(delay: float, coroutine: Callable[[], Coroutine[Any, Any, None]]) -> None:
     loop = asyncio.get_running_loop()
 
     def start() -> None:
@@ -210,7 +210,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def _refuse(self, exc: auth.NotAllowed) -> None:
         self.session_over = True
-        await self._close_with(exc.code, exc.message, protocol.CLOSE_NOT_ALLOWED)
+        await self._close_with(exc.code, exc.message, exc.close_code)
 
     async def _close_with(self, code: str, message: str, close_code: int) -> None:
         if self.closing:

@@ -61,8 +61,8 @@ class MediaCommand:
 
 @dataclass(frozen=True)
 class Effects:
-    """Carried out in this order: direct messages, media commands, room events, the
-    hosts' lobby queue, and last the media room's close."""
+    """Carried out in this order: direct messages, room events, the hosts' lobby queue,
+    media commands, and last the media room's close."""
 
     occurrence_id: int
     room: str  # the media room's name: the occurrence's public id
@@ -99,16 +99,18 @@ async def carry_out(effects: Effects, waiting: list[dict[str, Any]] | None = Non
         await broadcast.send_direct(
             occurrence_id, direct.participant_id, direct.message, close=direct.close
         )
-    for command in effects.media:
-        try:
-            await _apply_media(effects.room, command)
-        except Exception:
-            # The media server going away must not hold back what the room is told.
-            logger.exception("media command %s in room %s", command.op, effects.room)
+    # The room is told first: the media server may take seconds (closing a recording's
+    # files), and a socket must not learn of an end from a refused heartbeat meanwhile.
     for event in effects.events:
         await broadcast.send_room_event(occurrence_id, event.message, close=event.close)
     if waiting is not None:
         await broadcast.send_to_hosts(occurrence_id, {"type": "lobby", "waiting": waiting})
+    for command in effects.media:
+        try:
+            await _apply_media(effects.room, command)
+        except Exception:
+            # The media server going away must not undo what the room was told.
+            logger.exception("media command %s in room %s", command.op, effects.room)
     if effects.close_media_room:
         try:
             await get_gateway().close_room(room=effects.room)

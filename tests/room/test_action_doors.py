@@ -18,7 +18,7 @@ from asgiref.sync import sync_to_async
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from meetings import live_api, live_views, tasks
+from meetings import live_api, live_views, lobby, tasks
 from meetings.api_urls import urlpatterns as api_patterns
 from meetings.host_urls import urlpatterns as page_patterns
 from meetings.models import Occurrence, ParticipantSession, RoomAction
@@ -317,3 +317,40 @@ async def test_stale_close(door, sockets, meeting, host, guest, monkeypatch):
     # announced once, whichever door closed it
     await asyncio.sleep(0.7)
     assert not [m for m in await host_socket.settle() if m["type"] == "participant_left"]
+
+
+async def test_while_unmuting_is_locked_newcomers_come_in_muted_and_cannot_unmute(
+    sockets, meeting, host, guest
+):
+    host_socket, guest_socket, _ = await _two_in_the_room(sockets, meeting, host, guest)
+    await host_socket.send({"type": "host", "action": "mute_all", "lock_unmute": True})
+    await guest_socket.expect("muted_all")
+
+    late = await ajoin(meeting, name="Lena Late", email="lena@example.com")
+    late_socket, snapshot = await sockets.enter(late)
+    await late_socket.send({"type": "media_state", "audio_muted": False})
+
+    assert snapshot["unmute_locked"] is True
+    assert (await sync_to_async(late.refresh)()).audio_muted is True
+    error = await late_socket.error("unmute_locked")
+    assert error["in_reply_to"] == "media_state"
+    await host_socket.send({"type": "media_state", "audio_muted": False})
+    await host_socket.send({"type": "host", "action": "unlock_unmute"})
+    assert (await late_socket.expect("unmute_locked"))["locked"] is False
+    await late_socket.send({"type": "media_state", "audio_muted": False})
+    while True:
+        updated = (await host_socket.expect("participant_updated"))["participant"]
+        if updated["id"] == late.id and not updated["audio_muted"]:
+            break
+
+
+async def test_a_socket_that_learns_late_of_the_end_closes_as_ended(sockets, meeting, host, guest):
+    _, guest_socket, _ = await _two_in_the_room(sockets, meeting, host, guest)
+    occurrence = await sync_to_async(Occurrence.objects.get)(pk=host.session.occurrence_id)
+    # The end is written, but its event is lost on the way (Redis dropped it).
+    await sync_to_async(lobby.end_occurrence)(occurrence=occurrence)
+
+    await guest_socket.send({"type": "heartbeat"})
+
+    await guest_socket.error("session_closed")
+    assert await guest_socket.closed(timeout=1) == CLOSE_ENDED
