@@ -16,6 +16,12 @@
 // the tracks actually going out (reportMediaState), and it is told again whenever a
 // track arrives, is replaced or goes away, so others never see "microphone off" for a
 // microphone they can hear, nor "on" for one that sends nothing.
+//
+// When the host mutes us (one by one, or everyone at once), the microphone goes off here
+// first and the room is told by reportMediaState, as for any other change. While the host
+// keeps others from unmuting (unmute_locked; hosts are never held), the mic stays off:
+// its button is disabled and says why, and a microphone that would go out unannounced is
+// turned off rather than heard by people who see us muted.
 
 import { Signalling } from "./signalling.js";
 import {
@@ -60,12 +66,14 @@ const state = {
   participants: new Map(), // id -> PARTICIPANT, in the order they joined
   lobby: [],
   locked: false,
+  unmuteLocked: false, // the host keeps everyone else from unmuting
   publishing: false, // the mic and camera may go out (decided once, see decidedToPublish)
   hand: false,
   sharing: false,
   joined: false,
   out: false,
   synced: false, // a snapshot arrived on this connection
+  everSynced: false, // a snapshot arrived on this page (we are in, not coming back)
   iceServers: config.iceServers,
 };
 
@@ -211,10 +219,19 @@ function cameraShownOn() {
   return local.cameraOn && !local.errors.video;
 }
 
+// The host keeps us from unmuting (never a host).
+function unmuteHeld() {
+  return state.unmuteLocked && !state.isHost;
+}
+
+const UNMUTE_HELD = "The host turned off unmuting. You can turn your microphone on when the host allows it.";
+
 function reflectToggles() {
   const micOn = micShownOn();
   const cameraOn = cameraShownOn();
   ui.setToggle("mic", micOn, { hint: micOn ? "Turn off microphone" : "Turn on microphone" });
+  // Off and held: the button can't turn it on (turning it off stays possible).
+  ui.setMicHeld(unmuteHeld() && !micOn);
   ui.setToggle("camera", cameraOn, { hint: cameraOn ? "Turn off camera" : "Turn on camera" });
   ui.setToggle("screen", state.sharing, { hint: state.sharing ? "Stop presenting" : "Share your screen" });
   ui.setToggle("hand", state.hand, { hint: state.hand ? "Lower your hand" : "Raise your hand" });
@@ -259,13 +276,23 @@ function applySnapshot(snapshot, first) {
   state.you = snapshot.you || state.you;
   state.isHost = Boolean(snapshot.is_host);
   state.locked = Boolean(snapshot.locked);
+  state.unmuteLocked = Boolean(snapshot.unmute_locked);
+  const joining = !state.everSynced;
+  state.everSynced = true;
   state.participants = new Map((snapshot.participants || []).map((person) => [person.id, person]));
   state.lobby = Array.isArray(snapshot.lobby) ? snapshot.lobby : [];
   reported = {};
   if (Array.isArray(snapshot.ice_servers)) state.iceServers = snapshot.ice_servers;
   state.synced = true;
   ui.setLocked(state.locked, state.isHost);
+  ui.setUnmuteLocked(state.unmuteLocked, state.isHost);
   ui.renderLobby(state.lobby, state.isHost);
+  if (joining && unmuteHeld() && local.micOn) {
+    // Joining while the host keeps everyone muted: in muted, like the others.
+    local.setMic(false);
+    ui.toast("The host has muted everyone and turned off unmuting, so you joined with your microphone off.", { timeout: 10_000 });
+  }
+  reflectToggles();
   timeLimit.applySnapshot(snapshot.time_limit, state.isHost);
   if (first) {
     // A new websocket connection means a new peer on the media server: start over,
@@ -300,6 +327,13 @@ function mediaTruth() {
 function reportMediaState() {
   if (!state.joined || !state.synced || state.out) return;
   const me = { ...(state.participants.get(state.you) || {}), ...reported };
+  if (unmuteHeld() && me.audio_muted && local.micOn) {
+    // The room has us muted and may not hear otherwise (a microphone arriving late, the
+    // publishing gate opening): it goes off rather than out unannounced.
+    local.setMic(false);
+    reflectToggles();
+    scheduleRender();
+  }
   const mine = mediaTruth();
   const changed = Object.fromEntries(Object.entries(mine).filter(([key, value]) => Boolean(me[key]) !== value));
   if (Object.keys(changed).length) sendMediaState(changed);
@@ -430,18 +464,56 @@ function receive(message) {
       ui.renderLobby(state.lobby, state.isHost);
       break;
     case "muted_by_host":
-      local.setMic(false).then(() => {
-        reflectToggles();
-        reportMediaState();
-        scheduleRender();
-      });
+      muteByHost();
       ui.toast("The host muted your microphone. Unmute when you want to talk.", { timeout: 8_000 });
       break;
+    case "muted_all": {
+      const ids = new Set(Array.isArray(message.ids) ? message.ids : []);
+      for (const id of ids) {
+        const person = state.participants.get(id);
+        if (person) state.participants.set(id, { ...person, audio_muted: true });
+      }
+      setUnmuteLocked(Boolean(message.unmute_locked));
+      if (ids.has(state.you)) {
+        delete reported.audio_muted; // the room has us muted now, whatever we said before
+        muteByHost();
+        ui.toast(state.unmuteLocked && !state.isHost
+          ? "The host muted everyone and turned off unmuting."
+          : "The host muted everyone. Unmute when you want to talk.", { timeout: 8_000 });
+      } else if (state.isHost) {
+        ui.toast(message.unmute_locked
+          ? "Everyone else is muted, and can't unmute until you allow it."
+          : "Everyone else is muted.", { timeout: 6_000 });
+      }
+      reflectToggles();
+      scheduleRender();
+      break;
+    }
+    case "unmute_locked": {
+      const locked = Boolean(message.locked);
+      const changed = locked !== state.unmuteLocked;
+      setUnmuteLocked(locked);
+      if (changed && !state.isHost) {
+        ui.toast(locked ? "The host turned off unmuting." : "The host allowed unmuting: you can turn your microphone on again.", { timeout: 8_000 });
+      } else if (changed) {
+        ui.announce(locked ? "Others can't unmute" : "Others can unmute again");
+      }
+      reflectToggles();
+      break;
+    }
     case "removed":
       showOut({ reason: "removed" });
       break;
     case "error":
       recording.refused(message);
+      if (message.code === "unmute_locked") {
+        // We tried to unmute while the host keeps us muted: back to muted, and say why.
+        setUnmuteLocked(true);
+        delete reported.audio_muted;
+        muteByHost();
+        ui.toast(message.message || UNMUTE_HELD, { tone: "alert", timeout: 8_000 });
+        break;
+      }
       // Refusals and closes are explained by the close code that follows; show what
       // answers something the user did.
       if (message.message && (message.in_reply_to || message.code === "rate_limited") && message.in_reply_to !== "heartbeat") {
@@ -451,6 +523,21 @@ function receive(message) {
     default:
       break;
   }
+}
+
+// The host muted us: the microphone goes off first, then the room hears it from us.
+function muteByHost() {
+  local.setMic(false).then(() => {
+    reflectToggles();
+    reportMediaState();
+    scheduleRender();
+  });
+  reflectToggles();
+}
+
+function setUnmuteLocked(locked) {
+  state.unmuteLocked = locked;
+  ui.setUnmuteLocked(locked, state.isHost);
 }
 
 // --- rendering ---------------------------------------------------------------------
@@ -530,6 +617,11 @@ async function act(action, detail) {
       join();
       break;
     case "mic": {
+      if (!micShownOn() && unmuteHeld()) {
+        ui.toast(UNMUTE_HELD, { tone: "alert", timeout: 8_000 });
+        ui.announce("You can't unmute: the host turned off unmuting");
+        break;
+      }
       const on = await local.setMic(!micShownOn());
       reportMediaState();
       ui.announce(on ? "Microphone on" : "Microphone off");
@@ -584,6 +676,12 @@ async function act(action, detail) {
       break;
     case "lock":
       host({ action: state.locked ? "unlock" : "lock" });
+      break;
+    case "mute-all":
+      host({ action: "mute_all", lock_unmute: ui.muteAllLocks() });
+      break;
+    case "unlock-unmute":
+      host({ action: "unlock_unmute" });
       break;
     case "end":
       if (await ui.confirm({ title: "End the meeting for everyone?", message: "Everyone is disconnected, including people waiting in the lobby.", confirmLabel: "End meeting for all" })) {
@@ -665,11 +763,27 @@ const OUT_STATES = {
   left: { title: "You're out of the meeting", message: "", rejoin: true },
 };
 
-function showOut({ reason, status = null, ended = null }) {
+// Closed by the server with a reason (signalling's "closed"): its title by the code, its
+// message the server's own (left in another tab, timed out, removed, ...).
+const CLOSED_TITLES = {
+  meeting_over: "The meeting has ended",
+  not_admitted: "You're not in this meeting",
+  wrong_user: "You're not in this meeting",
+  wrong_meeting: "You're not in this meeting",
+};
+
+function showOut({ reason, status = null, ended = null, error = null }) {
   if (state.out && reason !== "self") return;
   teardown();
   const limited = ended && ended.reason === "time_limit";
   const out = limited ? timeLimit.ended(ended, state.isHost) : { ...(OUT_STATES[reason] || OUT_STATES.left) };
+  if (reason === "closed" && error) {
+    // The lobby status says "left, can't rejoin" only when the meeting ended.
+    const ended = error.code === "meeting_over" || Boolean(status && status.state === "left" && status.can_rejoin === false);
+    out.title = ended ? OUT_STATES.ended.title : CLOSED_TITLES[error.code] || OUT_STATES.left.title;
+    out.message = error.message || "";
+    out.rejoin = !ended;
+  }
   if (status && status.message && (reason === "left" || reason === "not_allowed")) out.message = status.message;
   if (status && status.can_rejoin === false) out.rejoin = false;
   ui.showOver(out);

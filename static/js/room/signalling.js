@@ -6,7 +6,9 @@
 // a fresh snapshot. A heartbeat every 15 s keeps the attendance
 // session open. When the socket drops we reconnect with backoff, fetching a fresh guest
 // ticket from the lobby status first (tickets expire after ten minutes). The close codes
-// that mean "you're out" end the loop.
+// that mean "you're out" end the loop, and so does a 4001 whose reason says the session
+// itself is over (left from another tab, timed out, removed, the meeting over): only a
+// ticket problem is worth another try.
 
 export const CLOSE = Object.freeze({
   NORMAL: 1000,
@@ -23,12 +25,16 @@ const MAX_NOT_ALLOWED_RETRIES = 2;
 const STATUS_TIMEOUT_MS = 8_000;
 const OFFLINE_RESTART_MS = 2_000;
 
+// The reasons (error.code) sent before a 4001 that no fresh ticket can fix.
+const FINAL_REFUSALS = new Set(["session_closed", "not_admitted", "wrong_user", "wrong_meeting", "meeting_over"]);
+
 // Events (all CustomEvents, the payload in `detail`):
 //   "open"        {connectionId}: the socket is open (its snapshot is on the way)
 //   "connection"  {state: "connecting" | "open" | "reconnecting" | "offline"}
 //   "message"     a server message, in order, duplicates and stale events dropped
 //   "snapshot"    a snapshot; {first: true} once per websocket connection
-//   "out"         {reason: "removed" | "ended" | "replaced" | "not_allowed" | "left", status?}
+//   "out"         {reason: "removed" | "ended" | "replaced" | "not_allowed" | "left" | "closed",
+//                  status?, error?}: "closed" carries the server's error (its code and message)
 export class Signalling extends EventTarget {
   constructor({ wsPath, ticket, statusUrl }) {
     super();
@@ -47,6 +53,7 @@ export class Signalling extends EventTarget {
     this.reconnectTimer = null;
     this.connectionId = 0;
     this.offlineSince = null;
+    this.refusal = null; // the latest error of the current connection that may explain its close
     this.onOnline = () => this.backOnline();
     this.onOffline = () => {
       this.offlineSince = Date.now();
@@ -84,6 +91,7 @@ export class Signalling extends EventTarget {
     this.awaitingSnapshot = true;
     this.early = [];
     this.resyncPending = false;
+    this.refusal = null;
     socket.addEventListener("open", () => {
       if (id !== this.connectionId) return;
       this.emit("open", { connectionId: id }); // a media offer made meanwhile goes first
@@ -164,6 +172,7 @@ export class Signalling extends EventTarget {
   }
 
   receive(message) {
+    if (message.type === "error" && FINAL_REFUSALS.has(message.code)) this.refusal = message;
     if (message.type === "snapshot") {
       const first = this.awaitingSnapshot;
       this.awaitingSnapshot = false;
@@ -205,8 +214,10 @@ export class Signalling extends EventTarget {
     if (code === CLOSE.ENDED) return this.out("ended");
     if (code === CLOSE.REPLACED) return this.out("replaced");
     if (code === CLOSE.NOT_ALLOWED) {
-      // Usually an expired ticket: fetch a fresh one, unless that keeps failing.
       this.notAllowedRetries += 1;
+      // The session is over (the server said why just before closing): no reconnecting.
+      if (this.refusal) return this.settleRefusal(this.refusal);
+      // Usually an expired ticket: fetch a fresh one, unless that keeps failing.
       if (this.notAllowedRetries > MAX_NOT_ALLOWED_RETRIES) return this.out("not_allowed");
     }
     this.attempt += 1;
@@ -216,9 +227,30 @@ export class Signalling extends EventTarget {
     this.reconnect(delay);
   }
 
-  out(reason, status = null) {
+  // Closed with a reason that says the session is over. The lobby status has the last
+  // word, once: if it still lets us in, that was a race and we go back in; otherwise we
+  // are out, with the server's reason (and whether joining again makes sense).
+  async settleRefusal(error) {
+    clearTimeout(this.reconnectTimer);
+    let status = null;
+    try {
+      status = await this.fetchStatus();
+    } catch {
+      // Unreachable: the server's reason stands.
+    }
+    if (this.stopped) return;
+    if (status && status.state === "admitted" && status.ticket && this.notAllowedRetries <= MAX_NOT_ALLOWED_RETRIES) {
+      this.ticket = status.ticket;
+      this.attempt = Math.max(this.attempt, 1);
+      this.open();
+      return;
+    }
+    this.out("closed", status, error);
+  }
+
+  out(reason, status = null, error = null) {
     this.stop();
-    this.emit("out", { reason, status });
+    this.emit("out", { reason, status, error });
   }
 
   reconnect(delay) {

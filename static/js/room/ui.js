@@ -298,6 +298,40 @@ export class RoomUI {
     }
   }
 
+  // The host keeps us from unmuting: the mic button stays focusable (a click says why)
+  // but is marked disabled, and points at the visible note in the call bar.
+  setMicHeld(held) {
+    for (const button of this.root.querySelectorAll(".control[data-action='mic'], .round-button[data-action='mic']")) {
+      if (held) {
+        button.setAttribute("aria-disabled", "true");
+        button.setAttribute("aria-describedby", "unmute-held-note");
+        button.title = "You can't unmute: the host turned off unmuting";
+      } else {
+        button.removeAttribute("aria-disabled");
+        button.removeAttribute("aria-describedby");
+      }
+    }
+  }
+
+  // Whether the host keeps everyone else muted: a flag in the call bar for everyone (what
+  // it means for you), and for hosts "Allow unmuting" beside "Mute everyone else".
+  setUnmuteLocked(locked, isHost) {
+    const flag = this.$("[data-unmute-flag]");
+    flag.hidden = !locked;
+    this.$("[data-unmute-flag-text]").textContent = isHost
+      ? "Others can't unmute"
+      : "The host turned off unmuting";
+    this.$("[data-action='unlock-unmute']").hidden = !(locked && isHost);
+    this.$("[data-unmute-note]").textContent = locked
+      ? "Others can't unmute themselves until you allow it."
+      : "Mutes everyone but the hosts. They can unmute themselves unless you tick the box.";
+  }
+
+  // The "Don't let them unmute" box under "Mute everyone else".
+  muteAllLocks() {
+    return Boolean(this.$("[data-mute-all-lock]").checked);
+  }
+
   hideControl(action) {
     for (const button of this.root.querySelectorAll(`[data-action='${action}']`)) button.hidden = true;
   }
