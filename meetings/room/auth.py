@@ -121,3 +121,13 @@ def authenticate(*, token: str, ticket: str | None, user: Any) -> Member:
 def is_admitted(*, session_id: int) -> bool:
     """Whether the session is still in the meeting (every door that closes it says so)."""
     return ParticipantSession.objects.filter(pk=session_id, state=State.ADMITTED).exists()
+
+
+def closed_session(*, session_id: int) -> NotAllowed:
+    """The refusal for a connection whose session some door closed, saying why."""
+    reason = (
+        ParticipantSession.objects.filter(pk=session_id)
+        .values_list("leave_reason", flat=True)
+        .first()
+    )
+    return session_closed(reason or "")

@@ -9,6 +9,7 @@ window's few connections, since each costs everyone in the room an event.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.cache import cache
@@ -27,11 +28,20 @@ def _window(now: float | None = None) -> int:
     return int((now if now is not None else time.time()) // WINDOW_SECONDS)
 
 
+logger = logging.getLogger(__name__)
+
+
 def _spend(kind: str, session_id: int, amount: int, limit: int) -> bool:
     key = f"meetings.room.budget.{kind}.{session_id}.{_window()}"
-    spent = count(key, ttl=WINDOW_SECONDS * 2)
-    if amount > 1:
-        spent = int(cache.incr(key, amount - 1))
+    try:
+        spent = count(key, ttl=WINDOW_SECONDS * 2)
+        if amount > 1:
+            spent = int(cache.incr(key, amount - 1))
+    except Exception:
+        # The cache (Redis) is down: the per-socket bucket still limits each socket, and
+        # heartbeats must keep flowing, or every session would time out with the outage.
+        logger.warning("room budget unavailable; allowing session %s", session_id, exc_info=True)
+        return True
     return spent <= limit
 
 

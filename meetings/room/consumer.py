@@ -128,7 +128,6 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.member: auth.Member | None = None
         self.actor: Actor | None = None
-        self.connection = 0  # see presence.arrive
         self.closing = False  # closed by the server: ignore whatever still arrives
         self.session_over = False  # left, removed or ended: no reconnect to wait for
         self.last_heartbeat = time.monotonic()
@@ -148,6 +147,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             "recording": self._on_recording,
             "recording_consent": self._on_recording_consent,
         }
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # A channel layer that fails (Redis restarting) ends the application without a
+        # disconnect: the server closes the socket and the browser reconnects. Our timers
+        # and the media peer must not outlive it.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._cleanup()
 
     # --- Connecting ------------------------------------------------------------------
 
@@ -173,7 +181,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         except auth.NotAllowed as exc:
             await self._refuse(exc)
             return
-        self.member, self.connection = member, arrival.connection
+        self.member = member
         self.actor = Actor.in_room(member)
         await broadcast.replace_connections(member, by=self.channel_name)
         for group in broadcast.groups_of(member):
@@ -190,23 +198,26 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         ]
 
     async def disconnect(self, code: int) -> None:
+        await self._cleanup()
+
+    async def _cleanup(self) -> None:
+        """Once per connection, however it ended: stop the timers, drop this connection's
+        media, and look later whether the participant came back."""
         for timer in self.timers:
             timer.cancel()
-        member = self.member
+        member, self.member = self.member, None
         if member is None:
             return
-        current = await database_sync_to_async(presence.is_current_connection)(
-            member=member, connection=self.connection
-        )
-        if not current:
-            return  # a newer connection of the same participant took over its media
-        # Keyed by this connection: a late close cannot take its successor's media.
-        await get_gateway().leave(
-            room=member.room, peer_id=member.id, reply_channel=self.channel_name
-        )
+        occurrence_id = member.occurrence_id
         if not self.session_over:
-            occurrence_id = member.occurrence_id
             _spawn_later(TIMEOUT_CHECK_DELAY_SECONDS, lambda: _close_stale(occurrence_id))
+        try:
+            # Keyed by this connection: a late close cannot take its successor's media.
+            await get_gateway().leave(
+                room=member.room, peer_id=member.id, reply_channel=self.channel_name
+            )
+        except Exception:
+            logger.exception("leaving the media room of participant %s", member.id)
 
     async def _refuse(self, exc: auth.NotAllowed) -> None:
         self.session_over = True
@@ -238,22 +249,13 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                 if silent or not await database_sync_to_async(auth.is_admitted)(
                     session_id=member.session_id
                 ):
-                    reason = await database_sync_to_async(self._leave_reason)()
-                    await self._refuse(auth.session_closed(reason))
+                    refusal = await database_sync_to_async(auth.closed_session)(
+                        session_id=member.session_id
+                    )
+                    await self._refuse(refusal)
                     return
             except Exception:
                 logger.exception("watching the connection of participant %s", member.id)
-
-    def _leave_reason(self) -> str:
-        from meetings.models import ParticipantSession
-
-        assert self.member is not None
-        reason = (
-            ParticipantSession.objects.filter(pk=self.member.session_id)
-            .values_list("leave_reason", flat=True)
-            .first()
-        )
-        return reason or ""
 
     # --- From the browser ------------------------------------------------------------
 

@@ -1,9 +1,9 @@
-"""Who is connected: a participant's connections, numbered, and their heartbeats.
+"""Who is connected: arrivals and heartbeats.
 
 A participant may open the room again (a reload, a second tab, a reconnect after a blip):
-each connection gets the next number of the session's counter, and only the newest is
-current, so a late close of an older socket does not take the newer one's media with it.
-The room hears of a first arrival as a join, of a later one as an update.
+the room hears of a first arrival as a join, of a later one as an update. (A late close of
+an older socket cannot take the newer one's media: the media gateway's ``leave`` is keyed
+by the connection's channel.)
 """
 
 from __future__ import annotations
@@ -16,15 +16,11 @@ from meetings import lobby
 from meetings.models import ParticipantSession
 
 from . import effects
-from .auth import Member, session_closed
-from .sequence import count
+from .auth import Member, closed_session
 from .snapshot import participant_of
 
-CONNECTION_TTL_SECONDS = 2 * 24 * 3600
-
-
-def _connection_key(member: Member) -> str:
-    return f"meetings.room.connection.{member.session_id}"
+# A sitting lasts at most a day: the marker outlives it, then expires on its own.
+SEEN_TTL_SECONDS = 2 * 24 * 3600
 
 
 def _seen_key(member: Member) -> str:
@@ -34,27 +30,19 @@ def _seen_key(member: Member) -> str:
 def heartbeat(*, member: Member) -> None:
     """Keep the session open; a session closed meanwhile (by any door) refuses the socket."""
     if not lobby.heartbeat(session=ParticipantSession(pk=member.session_id)):
-        reason = (
-            ParticipantSession.objects.filter(pk=member.session_id)
-            .values_list("leave_reason", flat=True)
-            .first()
-        )
-        raise session_closed(reason or "")
+        raise closed_session(session_id=member.session_id)
 
 
 @dataclass(frozen=True)
 class Arrival:
-    connection: int  # this connection's number among the member's connections
     first: bool  # the participant's first connection to this sitting
 
 
 def arrive(*, member: Member) -> Arrival:
-    """A connection of ``member`` opened: the session is seen now and the connection is
-    their current one. The room hears of it from ``announce``, once the socket listens."""
+    """A connection of ``member`` opened: the session is seen now. The room hears of it
+    from ``announce``, once the socket listens."""
     heartbeat(member=member)
-    connection = count(_connection_key(member), ttl=CONNECTION_TTL_SECONDS)
-    first = bool(cache.add(_seen_key(member), True, timeout=CONNECTION_TTL_SECONDS))
-    return Arrival(connection, first)
+    return Arrival(first=bool(cache.add(_seen_key(member), True, timeout=SEEN_TTL_SECONDS)))
 
 
 def announce(*, member: Member, arrival: Arrival) -> None:
@@ -71,8 +59,3 @@ def sweep_due(*, occurrence_id: int, every_seconds: float) -> bool:
     per sitting per interval, across every connection and process."""
     key = f"meetings.room.sweep.{occurrence_id}"
     return bool(cache.add(key, True, timeout=max(int(every_seconds), 1)))
-
-
-def is_current_connection(*, member: Member, connection: int) -> bool:
-    """Whether no newer connection of ``member`` has opened since ``connection``."""
-    return cache.get(_connection_key(member)) == connection

@@ -2,7 +2,6 @@
 
 import pytest
 
-from meetings.room import presence
 from meetings.room.media_gateway import get_gateway
 from meetings.room.protocol import CLOSE_REPLACED
 
@@ -11,12 +10,10 @@ from . import aticket
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def test_the_old_sockets_late_close_keeps_the_new_peer(sockets, host, guest, monkeypatch):
+async def test_the_old_sockets_late_close_keeps_the_new_peer(sockets, host, guest):
     ticket = await aticket(guest)
     await sockets.enter(host)
     old, _ = await sockets.enter(guest, ticket=ticket)
-    # The old socket's close is slow to arrive: it still believes it is current.
-    monkeypatch.setattr(presence, "is_current_connection", lambda **kwargs: True)
 
     new, _ = await sockets.enter(guest, ticket=ticket)
     assert await old.closed() == CLOSE_REPLACED
