@@ -15,13 +15,13 @@ door calls it; these tests check what the people in the room see of it.
 """
 
 import re
-import time
 
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from meetings.models import Occurrence, ParticipantSession
 from recordings.models import Recording
+from tests.e2e.test_recording_in_browser import eventually
 from tests.e2e.test_room_in_browser import (
     ask_to_join,
     join_when_let_in,
@@ -33,18 +33,6 @@ from tests.factories import UserFactory
 from tests.meetings.factories import MeetingFactory, schedule_in
 
 PROCESSING_TIMEOUT_S = 60
-
-
-def eventually(check, page, *, timeout_s: float = 10, what: str = "condition"):
-    """Poll a database check while the pages keep running."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: last {value!r}")
-        page.wait_for_timeout(250)
 
 
 def participant_ids(meeting) -> dict[str, str]:
