@@ -207,6 +207,8 @@ export class RoomUI {
     this.$("[data-over-rejoin]").hidden = !rejoin;
     this.$("[data-action='reconnect']").hidden = !reconnect;
     for (const media of this.root.querySelectorAll("video, audio")) media.srcObject = null;
+    // Notices about the room (a mute, a hand) mean nothing once you're out of it.
+    this.$("[data-toasts]").replaceChildren();
     this.show("over");
     document.title = `${title} · ${this.root.dataset.meetingTitle}`;
     this.$("[data-over-title]").focus();
