@@ -268,12 +268,10 @@ def requeue_stalled(*, stale_after: timedelta) -> list[int]:
     return stalled
 
 
-def stop_abandoned() -> list[int]:
-    """Stop recordings whose sitting has ended or has nobody in it any more."""
-    stopped = []
+def abandoned_sittings() -> list[int]:
+    """The sittings whose recording still runs though they ended or have nobody in them
+    any more (the room's own stop was lost: a process died). The room's actions stop them
+    (``meetings.room.actions.recording.stop_abandoned``)."""
     running = list(Recording.objects.filter(state=State.RECORDING))
     abandoned = lookups.abandoned_sittings(occurrence_ids={r.occurrence_id for r in running})
-    for recording in running:
-        if recording.occurrence_id in abandoned and stop_recording(recording=recording):
-            stopped.append(recording.pk)
-    return stopped
+    return sorted({r.occurrence_id for r in running if r.occurrence_id in abandoned})

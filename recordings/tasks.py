@@ -60,7 +60,9 @@ def requeue_stalled_processing() -> int:
 @shared_task
 def stop_abandoned_recordings() -> int:
     """Recordings of sittings nobody is in any more (the room emptied without an end)."""
-    return len(services.stop_abandoned())
+    from meetings.room.actions import recording
+
+    return recording.stop_abandoned()
 
 
 @shared_task

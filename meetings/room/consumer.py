@@ -108,7 +108,7 @@ async def _watch_time_limit(member: auth.Member) -> None:
         await asyncio.sleep(delay)
         try:
             await database_sync_to_async(moderation.enforce_time_limit)(
-                occurrence_id=member.occurrence_id, by=Actor.system()
+                occurrence_id=member.occurrence_id, by=Actor.system(door="room")
             )
         except Exception:
             # The periodic task is the backstop; a broken timer must not close the socket.

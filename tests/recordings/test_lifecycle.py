@@ -19,7 +19,12 @@ from recordings.errors import (
     RecordingUnavailable,
 )
 from recordings.models import ConsentReceipt, Recording
-from recordings.tasks import apply_retention, process_recording, requeue_stalled_processing
+from recordings.tasks import (
+    apply_retention,
+    process_recording,
+    requeue_stalled_processing,
+    stop_abandoned_recordings,
+)
 from tests.factories import UserFactory
 from tests.meetings.factories import MeetingFactory
 
@@ -260,12 +265,15 @@ def test_the_sweep_requeues_processing_nobody_holds(occurrence):
 def test_recordings_of_empty_or_ended_sittings_are_stopped(occurrence):
     host = _host_session(occurrence)
     recording = services.start_recording(occurrence=occurrence, by=host)
-    assert services.stop_abandoned() == []  # the host is in
+    assert services.abandoned_sittings() == []  # the host is in
+    assert stop_abandoned_recordings.apply().get() == 0
     host.state = host.State.LEFT
     host.save()
-    assert services.stop_abandoned() == [recording.pk]
+    assert services.abandoned_sittings() == [occurrence.pk]
+    assert stop_abandoned_recordings.apply().get() == 1
     recording.refresh_from_db()
     assert recording.state != State.RECORDING
+    assert stop_abandoned_recordings.apply().get() == 0
 
 
 # --- retention ------------------------------------------------------------------------

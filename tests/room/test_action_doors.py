@@ -18,7 +18,7 @@ from asgiref.sync import sync_to_async
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from meetings import live_api, live_views, lobby, tasks
+from meetings import live_api, live_views, lobby, tasks, time_limit
 from meetings.api_urls import urlpatterns as api_patterns
 from meetings.host_urls import urlpatterns as page_patterns
 from meetings.models import Occurrence, ParticipantSession, RoomAction
@@ -26,6 +26,7 @@ from meetings.room import consumer, protocol
 from meetings.room.media_gateway import get_gateway
 from meetings.room.protocol import CLOSE_ENDED, CLOSE_NOT_ALLOWED, CLOSE_REMOVED
 from recordings.models import Recording
+from recordings.tasks import stop_abandoned_recordings
 
 from . import Joined, ajoin
 
@@ -48,6 +49,8 @@ DOORS: dict[str, set[str]] = {
     "unlock_unmute": {ROOM},
     "leave": {ROOM, PAGE},
     "stale_close": {ROOM, TASK},
+    "time_limit_end": {ROOM, TASK},
+    "recording_stop": {ROOM, TASK},
 }
 CELLS = sorted((action, door) for action, doors in DOORS.items() for door in doors)
 PAGE_NAMES = {
@@ -82,7 +85,8 @@ def _names(patterns: list) -> set[str]:
 
 def test_every_door_has_its_row():
     room_actions = protocol.TARGETED_HOST_ACTIONS | protocol.ROOM_HOST_ACTIONS
-    assert room_actions | {"leave", "stale_close"} == {a for a, d in DOORS.items() if ROOM in d}
+    others = {"leave", "stale_close", "time_limit_end", "recording_stop"}
+    assert room_actions | others == {a for a, d in DOORS.items() if ROOM in d}
     page_actions = {a for a, d in DOORS.items() if PAGE in d}
     assert set(live_views.PARTICIPANT_ACTIONS) <= page_actions
     live_page_names = {
@@ -354,3 +358,54 @@ async def test_a_socket_that_learns_late_of_the_end_closes_as_ended(sockets, mee
 
     await guest_socket.error("session_closed")
     assert await guest_socket.closed(timeout=1) == CLOSE_ENDED
+
+
+@pytest.mark.parametrize("door", doors_of("time_limit_end"))
+async def test_time_limit_end(door, sockets, meeting, host, guest, monkeypatch):
+    meeting.recording_allowed = True
+    await sync_to_async(meeting.save)()
+    if door == ROOM:  # the connections' own timers look again at once
+        monkeypatch.setattr(time_limit, "MAX_SLEEP_SECONDS", 0.2)
+    host_socket, guest_socket, bob_socket = await _two_in_the_room(sockets, meeting, host, guest)
+    recording = await _start_recording(host_socket, guest_socket, bob_socket)
+
+    await sync_to_async(Occurrence.objects.filter(pk=host.session.occurrence_id).update)(
+        started_at=timezone.now() - timedelta(hours=30)
+    )
+    if door == TASK:
+        assert await sync_to_async(tasks.enforce_time_limits.apply)() is not None
+
+    for socket in (host_socket, guest_socket, bob_socket):
+        await socket.expect("recording_stopped", timeout=1.5, recording={"id": recording})
+        ended = await socket.expect("meeting_ended", timeout=1)
+        assert ended["reason"] == "time_limit"
+        assert await socket.closed(timeout=1) == CLOSE_ENDED
+    ended_by = await sync_to_async(list)(
+        RoomAction.objects.filter(action="time_limit_end").values_list("door", flat=True)
+    )
+    assert ended_by == [door]
+    assert await _recording_state(recording) != Recording.State.RECORDING
+
+
+@pytest.mark.parametrize("door", doors_of("recording_stop"))
+async def test_recording_stop(door, sockets, meeting, host, guest):
+    meeting.recording_allowed = True
+    await sync_to_async(meeting.save)()
+    host_socket, guest_socket, bob_socket = await _two_in_the_room(sockets, meeting, host, guest)
+    recording = await _start_recording(host_socket, guest_socket, bob_socket)
+    assert get_gateway().rooms()[host.room].recording == recording
+
+    if door == ROOM:
+        await host_socket.send({"type": "recording", "action": "stop"})
+    else:  # everyone's departure was lost (a process died): the sweep finds it empty
+        await sync_to_async(
+            ParticipantSession.objects.filter(occurrence_id=host.session.occurrence_id).update
+        )(state=State.LEFT)
+        assert await sync_to_async(lambda: stop_abandoned_recordings.apply().get())() == 1
+
+    for socket in (host_socket, guest_socket, bob_socket):
+        await socket.expect("recording_stopped", timeout=1, recording={"id": recording})
+    assert get_gateway().rooms()[host.room].recording is None
+    assert await _recording_state(recording) != Recording.State.RECORDING
+    audit = await sync_to_async(RoomAction.objects.get)(action="recording_stop")
+    assert audit.door == door

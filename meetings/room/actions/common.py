@@ -40,11 +40,16 @@ class Actor:
         return cls(door, user_id=user.pk)
 
     @classmethod
-    def system(cls) -> Actor:
-        return cls(TASK)
+    def system(cls, *, door: str = TASK) -> Actor:
+        """The product itself (a task, or a room connection's timer)."""
+        return cls(door)
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None and self.session_id is None
 
     def may_moderate(self, occurrence: Occurrence) -> bool:
-        if self.door == TASK:
+        if self.is_system:
             return True
         if self.session_id is not None:
             return self.session_is_host

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from meetings.models import ParticipantSession
+from meetings.models import Occurrence, ParticipantSession
 from recordings import services as recording_services
 from recordings import storage as recording_storage
 from recordings.errors import RecordingError
@@ -116,3 +116,24 @@ def consent(*, member: Member, recording_id: str, accepted: bool) -> str:
             )
         )
     return receipt.decision
+
+
+def stop_abandoned() -> int:
+    """For the periodic task: stop the recordings of sittings that ended or emptied while
+    their room's own stop was lost, as the host's stop would (media server, event,
+    processing). Returns how many were stopped."""
+    stopped = 0
+    for occurrence_id in recording_services.abandoned_sittings():
+        with transaction.atomic():
+            occurrence = Occurrence.objects.get(pk=occurrence_id)
+            result = stop_recording(occurrence.pk)
+            if not result.media:
+                continue  # stopped meanwhile by someone else
+            audit(occurrence, "recording_stop", Actor.system(), abandoned=True)
+            effects.queue(
+                effects.Effects(
+                    occurrence.pk, room_of(occurrence), media=result.media, events=result.events
+                )
+            )
+            stopped += 1
+    return stopped
