@@ -89,6 +89,16 @@ def held(w: World, meeting_id=None) -> str:
     return f"{base(w, meeting_id)}occurrences/{first.public_id}/"
 
 
+def live(w: World, meeting_id=None) -> str:
+    return f"{occ(w, meeting_id)}live/"
+
+
+def pat(w: World, meeting_id=None) -> str:
+    """The participant who joined (and left) the held sitting."""
+    session = ParticipantSession.objects.get(user=w.participant)
+    return f"{held(w, meeting_id)}live/participants/{session.public_id}/"
+
+
 def inv(w: World, meeting_id=None) -> str:
     return f"{base(w, meeting_id)}invitations/{w.invitation.pk}/"
 
@@ -120,6 +130,22 @@ OBJECT_ENDPOINTS = [
         201,
     ),
     ("invitation remove", "delete", inv, None, 204),
+    ("live", "get", live, None, 200),
+    ("live admit-all", "post", lambda w, m=None: live(w, m) + "admit-all/", None, 200),
+    (
+        "live mute-all",
+        "post",
+        lambda w, m=None: live(w, m) + "mute-all/",
+        {"lock_unmute": True},
+        200,
+    ),
+    ("live lock", "post", lambda w, m=None: live(w, m) + "lock/", None, 200),
+    ("live unlock", "post", lambda w, m=None: live(w, m) + "unlock/", None, 200),
+    ("live end", "post", lambda w, m=None: live(w, m) + "end/", None, 200),
+    # Pat left already: even the host is told they are not in the meeting.
+    ("live remove", "post", lambda w, m=None: pat(w, m) + "remove/", None, 404),
+    ("live mute", "post", lambda w, m=None: pat(w, m) + "mute/", None, 404),
+    ("live admit", "post", lambda w, m=None: pat(w, m) + "admit/", None, 404),
     ("invitation resend", "post", lambda w, m=None: inv(w, m) + "resend/", None, 202),
 ]
 IDS = [f"{method.upper()} {name}" for name, method, *_ in OBJECT_ENDPOINTS]
@@ -140,7 +166,16 @@ def snapshot(w: World) -> tuple:
         meeting.title,
         meeting.status,
         meeting.sequence,
-        sorted(Occurrence.objects.filter(meeting=meeting).values_list("status", "starts_at")),
+        sorted(
+            Occurrence.objects.filter(meeting=meeting).values_list(
+                "status", "starts_at", "locked", "unmute_locked"
+            )
+        ),
+        sorted(
+            ParticipantSession.objects.filter(occurrence__meeting=meeting).values_list(
+                "state", "audio_muted"
+            )
+        ),
         sorted(Invitation.objects.filter(meeting=meeting).values_list("email", flat=True)),
     )
 

@@ -39,11 +39,15 @@ def routes(meeting, occurrence, invitation, session) -> list[tuple[str, str]]:
         ("post", reverse("meetings:lobby_admit", args=[m, session.public_id])),
         ("post", reverse("meetings:lobby_deny", args=[m, session.public_id])),
         ("post", reverse("meetings:lobby_remove", args=[m, session.public_id])),
+        ("post", reverse("meetings:lobby_mute", args=[m, session.public_id])),
         ("get", reverse("meetings:occurrence_edit", args=[m, o])),
         ("post", reverse("meetings:occurrence_edit", args=[m, o])),
         ("get", reverse("meetings:occurrence_cancel", args=[m, o])),
         ("post", reverse("meetings:occurrence_cancel", args=[m, o])),
         ("post", reverse("meetings:lobby_admit_all", args=[m, o])),
+        ("post", reverse("meetings:occurrence_mute_all", args=[m, o])),
+        ("post", reverse("meetings:occurrence_lock", args=[m, o])),
+        ("post", reverse("meetings:occurrence_unlock", args=[m, o])),
         ("post", reverse("meetings:occurrence_end", args=[m, o])),
         ("get", reverse("meetings:report", args=[m, o])),
         ("get", reverse("meetings:report_csv", args=[m, o])),
@@ -56,6 +60,7 @@ def assert_untouched(meeting, occurrence, session) -> None:
     session.refresh_from_db()
     assert meeting.status == Meeting.Status.SCHEDULED and meeting.sequence == 0
     assert occurrence.status == Occurrence.Status.SCHEDULED
+    assert not occurrence.locked and not occurrence.unmute_locked
     assert session.state == ParticipantSession.State.WAITING
     assert meeting.invitations.count() == 1
 
