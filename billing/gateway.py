@@ -13,6 +13,7 @@ Customer Portal, and all we read back is a payment method's brand and last four 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -136,22 +137,41 @@ def _iterate(fn: Any, params: dict[str, Any]) -> Iterator[StripeDict]:
 
 
 def verify_webhook(*, payload: bytes, signature: str) -> StripeDict:
-    """Check Stripe's signature on the raw body, then parse it; InvalidWebhook otherwise."""
+    """Check Stripe's signature on the raw body, then parse it; InvalidWebhook otherwise.
+
+    The signature's timestamp must be within the tolerance on both sides of now: Stripe
+    only checks the past, and a signature dated ahead would stay replayable until then.
+    """
     if not webhooks_configured():
         raise InvalidWebhook("Webhooks are not configured on this server.")
     try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidWebhook("The body is not UTF-8 text.") from exc
+    try:
         stripe.WebhookSignature.verify_header(
-            payload, signature, settings.STRIPE_WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS
+            text, signature, settings.STRIPE_WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS
         )
     except stripe.SignatureVerificationError as exc:
         raise InvalidWebhook("The Stripe-Signature header does not match the body.") from exc
+    if _signed_at(signature) > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+        raise InvalidWebhook("The Stripe-Signature header is dated in the future.")
     try:
-        event = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
+        event = json.loads(text)
+    except (ValueError, RecursionError) as exc:
         raise InvalidWebhook("The body is not JSON.") from exc
     if not isinstance(event, dict):
         raise InvalidWebhook("The body is not a Stripe event.")
     return event
+
+
+def _signed_at(signature: str) -> int:
+    # The first "t=" item, as Stripe's check reads it.
+    for item in signature.split(","):
+        key, _, value = item.partition("=")
+        if key == "t" and value.isdigit():
+            return int(value)
+    raise InvalidWebhook("The Stripe-Signature header has no timestamp.")
 
 
 # --- Catalogue ----------------------------------------------------------------

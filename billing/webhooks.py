@@ -90,7 +90,11 @@ def _parts(event: dict[str, Any]) -> tuple[str, str, datetime, dict[str, Any]]:
         or not isinstance(obj, dict)
     ):
         raise gateway.InvalidWebhook("The body is not a Stripe event.")
-    return event_id, event_type, datetime.fromtimestamp(created, tz=UTC), obj
+    try:
+        created_at = datetime.fromtimestamp(created, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise gateway.InvalidWebhook("The event's creation time is out of range.") from exc
+    return event_id, event_type, created_at, obj
 
 
 # What we keep of an event's object: references, never the personal or card details a

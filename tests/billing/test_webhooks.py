@@ -114,6 +114,85 @@ def test_a_signed_body_that_is_not_an_event_is_refused(client, stripe_settings, 
     assert not WebhookEvent.objects.exists()
 
 
+def _signed_post(client, body, *, timestamp=None):
+    return client.post(
+        URL,
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature_header(body, WEBHOOK_SECRET, timestamp=timestamp),
+    )
+
+
+def _created(created):
+    event = make_event("invoice.paid", {"id": "in_1", "object": "invoice"})
+    return json.dumps({**event, "created": created}).encode()
+
+
+def _nested(depth):
+    return ("[" * depth + "]" * depth).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _created(10**12),
+        _created(-(10**15)),
+        _nested(5_000),
+        b'{"id": "evt_1", "data": ' + _nested(5_000) + b"}",
+        b'{"id": "evt_\xff\xfe", "type": "invoice.paid"}',
+        b"\xff\xfe\x00{}",
+        b'{"id": "evt_1\xc3", "type": "invoice.paid", "created": 1, "data": {"object": {}}}',
+    ],
+    ids=[
+        "created-1e12",
+        "created-far-past",
+        "nested-5000",
+        "nested-in-event",
+        "invalid-utf8-1",
+        "invalid-utf8-2",
+        "truncated-utf8",
+    ],
+)
+def test_a_validly_signed_bad_body_is_a_400_with_a_json_error(client, stripe_settings, body):
+    response = _signed_post(client, body)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert isinstance(response.json()["error"], str)
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe\xfd", b'{"id": "evt_\xc3("}'])
+def test_an_unsigned_body_that_is_not_utf8_is_a_400(client, stripe_settings, body):
+    response = client.post(URL, data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "The body is not UTF-8 text."}
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("ahead", [timedelta(days=7), timedelta(minutes=6)])
+def test_a_signature_dated_in_the_future_is_refused(client, stripe_settings, ahead):
+    payload = json.dumps(make_event("invoice.paid", {"id": "in_1", "object": "invoice"})).encode()
+    future = int((timezone.now() + ahead).timestamp())
+
+    response = _signed_post(client, payload, timestamp=future)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "The Stripe-Signature header is dated in the future."}
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_signature_a_little_ahead_is_accepted_for_clock_skew(client, stripe_settings):
+    payload = json.dumps(make_event("ping", {"id": "x_1", "object": "thing"})).encode()
+    ahead = int((timezone.now() + timedelta(minutes=2)).timestamp())
+
+    response = _signed_post(client, payload, timestamp=ahead)
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.count() == 1
+
+
 def test_without_a_webhook_secret_nothing_is_accepted(client, settings):
     settings.STRIPE_WEBHOOK_SECRET = ""
     payload = json.dumps(make_event("invoice.paid", {"id": "in_1"})).encode()
