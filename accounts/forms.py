@@ -5,6 +5,8 @@ from django import forms
 from django.http import HttpRequest
 from django.utils import timezone
 
+from common.header_text import reject_control_characters
+
 from . import services
 from .age_screen import consume_pass
 from .models import HowHeard, UiPreferences, User
@@ -51,7 +53,9 @@ class AgeScreenForm(forms.Form):
 
 
 class ProfileFieldsMixin(forms.Form):
-    full_name = forms.CharField(label="Full name", max_length=150)
+    full_name = forms.CharField(
+        label="Full name", max_length=150, validators=[reject_control_characters]
+    )
     time_zone = forms.CharField(
         label="Time zone",
         max_length=64,

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.forms import TimeZoneInput
 from accounts.timezones import validate_time_zone
+from common.header_text import reject_control_characters
 
 from .models import Meeting, Recurrence
 from .schedule import WEEKDAY_NAMES, Schedule
@@ -56,6 +57,7 @@ class JoinForm(forms.Form):
         max_length=80,
         help_text="Shown to the host and the other people in the meeting.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        validators=[reject_control_characters],
         error_messages={"required": "Enter the name others will see."},
     )
     email = forms.EmailField(

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from common.header_text import reject_control_characters
 from privacy.models import PrivacyRequest
 
 from .models import Ticket, Topic
@@ -19,6 +20,7 @@ class ContactForm(forms.Form):
         label="Your name",
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        validators=[reject_control_characters],
         error_messages={"required": "Enter your name, so we know how to address you."},
     )
     email = forms.EmailField(

@@ -1,4 +1,8 @@
+from typing import Any
+
 from django import forms
+
+from common.header_text import reject_control_characters
 
 from ..models import Newsletter
 
@@ -24,3 +28,8 @@ class NewsletterForm(forms.ModelForm):
     class Meta:
         model = Newsletter
         fields = ["subject", "body_markdown"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The subject is the messages' Subject header.
+        self.fields["subject"].validators.append(reject_control_characters)

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.timezones import validate_time_zone
+from common.header_text import reject_control_characters
 from privacy.models import Disclosure, PrivacyRequest, ThirdParty
 from privacy.pi_categories import PersonalInfoCategory
 
@@ -42,6 +43,7 @@ class CcpaRequestForm(forms.Form):
         label="Your name",
         max_length=150,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        validators=[reject_control_characters],
     )
     email = forms.EmailField(
         label="Your email address",
@@ -60,7 +62,12 @@ class CcpaRequestForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    full_name = forms.CharField(label="Correct full name", max_length=150, required=False)
+    full_name = forms.CharField(
+        label="Correct full name",
+        max_length=150,
+        required=False,
+        validators=[reject_control_characters],
+    )
     company = forms.CharField(label="Correct company", max_length=150, required=False)
     job_title = forms.CharField(label="Correct job title", max_length=150, required=False)
     time_zone = forms.CharField(
@@ -109,7 +116,10 @@ class CcpaRequestForm(forms.Form):
 
 class ShineTheLightForm(forms.Form):
     name = forms.CharField(
-        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label="Your name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        validators=[reject_control_characters],
     )
     email = forms.EmailField(
         label="Your email address",
