@@ -38,4 +38,5 @@ RUN useradd --system --uid 10001 --user-group --no-create-home app \
 USER app
 
 EXPOSE 8000
-CMD ["uvicorn", "conferencing.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--ws", "websockets"]
+# --proxy-headers trusts the hops in FORWARDED_ALLOW_IPS, the variable the settings read.
+CMD ["uvicorn", "conferencing.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--ws", "websockets", "--proxy-headers"]

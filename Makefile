@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Reverse proxies in front of `make run` (addresses or networks); settings read it too.
+FORWARDED_ALLOW_IPS ?=
 
 .PHONY: run test test-unit test-e2e lint bench install install-test browser migrate worker beat clean
 
@@ -28,7 +30,9 @@ migrate: install
 
 run: migrate
 	$(PY) manage.py load_demo
-	$(VENV)/bin/uvicorn conferencing.asgi:application --host $(HOST) --port $(PORT) --ws websockets
+	FORWARDED_ALLOW_IPS="$(FORWARDED_ALLOW_IPS)" $(VENV)/bin/uvicorn conferencing.asgi:application \
+		--host $(HOST) --port $(PORT) --ws websockets \
+		--proxy-headers --forwarded-allow-ips "$(FORWARDED_ALLOW_IPS)"
 
 worker: install
 	$(VENV)/bin/celery -A conferencing worker --loglevel INFO

@@ -4,6 +4,8 @@ Each attempt is counted with an atomic increment before it is judged, so a burst
 parallel requests cannot all slip under the limit.
 """
 
+import functools
+import ipaddress
 import math
 import time
 from contextlib import suppress
@@ -22,17 +24,55 @@ class Limit:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's IP. Behind N trusted proxies it is the Nth address from the right of
-    X-Forwarded-For (what the first proxy saw); anything left of that the client wrote."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [
-            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-        ]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's IP: the nearest hop that is not one of our trusted proxies.
+
+    Walks REMOTE_ADDR and then X-Forwarded-For from the right, as uvicorn's
+    ``--proxy-headers`` does with the same ``FORWARDED_ALLOW_IPS``; anything left of the
+    first untrusted hop the client wrote itself. When uvicorn has already put the client
+    in REMOTE_ADDR, that address is untrusted and is the answer, so the walk is the same
+    with or without uvicorn's rewrite.
+    """
+    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    trusted = trusted_proxies()
+    if not trusted.networks and not trusted.everything:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [part for part in forwarded if part] + [remote]
+    for hop in reversed(hops):
+        if not trusted.contains(hop):
+            return hop
+    return hops[0]
+
+
+@dataclass(frozen=True)
+class TrustedProxies:
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    everything: bool
+
+    def contains(self, host: str) -> bool:
+        if self.everything:
+            return True
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+
+def trusted_proxies() -> TrustedProxies:
+    """settings.TRUSTED_PROXIES (addresses or networks, or "*") parsed."""
+    return _parse_trusted(tuple(settings.TRUSTED_PROXIES))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_trusted(entries: tuple[str, ...]) -> TrustedProxies:
+    entries = tuple(entry.strip() for entry in entries if entry.strip())
+    return TrustedProxies(
+        networks=tuple(
+            ipaddress.ip_network(entry, strict=False) for entry in entries if entry != "*"
+        ),
+        everything="*" in entries,
+    )
 
 
 def _keys(limit: Limit, subject: str, now: float) -> tuple[str, str, float]:

@@ -30,8 +30,12 @@ async def _close_media_rooms() -> None:
 
 
 @contextlib.contextmanager
-def serve_in_thread() -> Iterator[str]:
-    """Yield the server's base URL; on exit close its media rooms, then stop it."""
+def serve_in_thread(*, forwarded_allow_ips: str | None = None) -> Iterator[str]:
+    """Yield the server's base URL; on exit close its media rooms, then stop it.
+
+    ``forwarded_allow_ips`` is uvicorn's ``--proxy-headers --forwarded-allow-ips``; an
+    empty string trusts no proxy. None keeps uvicorn's default (its environment variable).
+    """
     import uvicorn
 
     from conferencing.asgi import application
@@ -45,6 +49,7 @@ def serve_in_thread() -> Iterator[str]:
             ws="websockets",
             lifespan="off",
             log_level="warning",
+            forwarded_allow_ips=forwarded_allow_ips,
         )
     )
     loop = asyncio.new_event_loop()

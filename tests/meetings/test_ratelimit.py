@@ -81,14 +81,29 @@ def _request(remote: str, forwarded: str | None = None):
 
 
 def test_without_proxies_the_client_is_the_remote_address(settings):
-    settings.TRUSTED_PROXY_COUNT = 0
+    settings.TRUSTED_PROXIES = []
 
     assert client_address(_request("10.0.0.1", "6.6.6.6")) == "10.0.0.1"
 
 
 def test_behind_one_proxy_the_client_is_what_the_proxy_saw(settings):
-    settings.TRUSTED_PROXY_COUNT = 1
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
 
     # A client may forge the left part of the header; only the proxy's entry counts.
     assert client_address(_request("10.0.0.1", "6.6.6.6, 203.0.113.9")) == "203.0.113.9"
     assert client_address(_request("10.0.0.1")) == "10.0.0.1"
+
+
+def test_behind_two_proxies_the_walk_stops_at_the_first_untrusted_hop(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.1", "192.168.1.0/24"]
+
+    forwarded = "6.6.6.6, 203.0.113.9, 192.168.1.4"
+    assert client_address(_request("10.0.0.1", forwarded)) == "203.0.113.9"
+
+
+def test_a_request_not_from_a_proxy_keeps_its_address_whatever_it_forwards(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+
+    # Also what uvicorn's --proxy-headers leaves behind: the client already in REMOTE_ADDR.
+    assert client_address(_request("203.0.113.9", "6.6.6.6, 203.0.113.9")) == "203.0.113.9"
+    assert client_address(_request("198.51.100.2", "6.6.6.6")) == "198.51.100.2"
