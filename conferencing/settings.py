@@ -144,6 +144,12 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands a task that a worker took but never acknowledged (acks_late) to another
+# worker after this many seconds. It must exceed the longest run of any task and the
+# longest retry countdown (a task waiting for its ETA is unacknowledged too), or a task
+# still running or waiting would run twice: billing's last webhook retry waits 2 h 8 min.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Synced into django-celery-beat's tables when beat starts.
@@ -252,12 +258,29 @@ MFA_TOTP_ISSUER = SITE_NAME
 # --- Email ------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+    # filemail://<path>: everything after the scheme, relative to the project unless it
+    # starts with a slash (filemail:///srv/mail); empty means var/mail.
+    _mail_path = env.str("EMAIL_URL").split("://", 1)[1].split("?", 1)[0]
+    EMAIL_FILE_PATH = str(BASE_DIR / _mail_path) if _mail_path else str(VAR_DIR / "mail")
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
 EMAIL_PORT = _email.get("EMAIL_PORT") or 25
 EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# Seconds an SMTP connection may block; an attempt must end inside its outbox lease.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# How long a worker's claim on an outbox message lasts; after it, the sweep sends the
+# message again (with the same Message-ID). Longer than any attempt may take.
+EMAIL_OUTBOX_LEASE_SECONDS = env.int("EMAIL_OUTBOX_LEASE_SECONDS", default=300)
+EMAIL_OUTBOX_SWEEP_SECONDS = env.float("EMAIL_OUTBOX_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE |= {
+    "sweep-email-outbox": {
+        "task": "privacy.tasks.sweep_outbox",
+        "schedule": EMAIL_OUTBOX_SWEEP_SECONDS,
+    },
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@example.com>")
 # The email delivery provider's slug in the third-party registry: each message sent
 # records a disclosure to it. Empty for console/file backends, where nothing leaves.

@@ -5,6 +5,15 @@ the transaction commits. The task checks the suppression list again at send time
 message queued before an unsubscribe click is not sent. Subscription mail carries a
 footer unsubscribe link, the postal address, and the RFC 8058 one-click headers.
 
+Delivery is exactly-once as far as the provider allows. A worker claims a row with a
+conditional UPDATE that gives it a lease (`lease_until`) and a token of its own; the row
+is marked sent in the same UPDATE that records the provider's acceptance. A worker that
+dies before that leaves a claim that runs out: `sweep` (a beat task) queues the row
+again, and it goes out under the Message-ID fixed when it was queued, so a provider that
+had already accepted it sees the same message twice, not two messages. A failed attempt
+never raises: the row waits in the queue with a backoff and the sweep sends it again, so
+that a mail server that is down cannot break the request that queued the message.
+
 A message can carry text attachments, and an iCalendar invitation that goes out the way
 Google Calendar and Outlook send theirs: a `text/calendar; method=...` alternative next
 to the text and HTML bodies, plus the same calendar attached as `invite.ics`.
@@ -12,16 +21,19 @@ to the text and HTML bodies, plus the same calendar attached as `invite.ics`.
 
 import logging
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.charset import Charset
+from email.utils import make_msgid
 from html import escape
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,12 +45,18 @@ from .tokens import make_preferences_token, make_unsubscribe_token
 
 logger = logging.getLogger(__name__)
 
-# A claim older than this belongs to a worker that died mid-send: take it over.
-STALE_CLAIM = timedelta(minutes=10)
+Status = OutgoingEmail.Status
+# Attempts before a message is given up as failed; the n-th failure waits BACKOFF * 2^(n-1).
+MAX_ATTEMPTS = 6
+BACKOFF = timedelta(seconds=30)
+# How many due messages one sweep hands to workers.
+SWEEP_BATCH = 500
+_UNSENT = (Status.QUEUED, Status.SENDING)
 CALENDAR_FILENAME = "invite.ics"
 _CALENDAR_METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
 # Everything the outbox drops once a message is out (or will never go).
 _CLEARED_CONTENT = {"text_body": "", "html_body": "", "attachments": [], "calendar": ""}
+_CLAIM_CLEARED = {"claim_token": None, "lease_until": None}
 
 
 @dataclass(frozen=True)
@@ -109,49 +127,168 @@ def send_email(
         attachments=[asdict(attachment) for attachment in attachments],
         calendar=calendar,
         forget_recipient=forget_recipient,
+        message_id=new_message_id(),
+        # Should the task never run (the broker was down, the process died after the
+        # commit), the sweep sends it from then on.
+        next_attempt_at=timezone.now() + lease_duration(),
     )
     if not may_send(email=to, category=category):
         _mark_suppressed(outgoing.pk)
         outgoing.refresh_from_db()
         return outgoing
-    from .tasks import deliver_email
-
-    transaction.on_commit(lambda: deliver_email.delay(outgoing.pk))
+    transaction.on_commit(lambda: _dispatch(outgoing.pk), robust=True)
     return outgoing
 
 
-def deliver(outgoing_id: int) -> OutgoingEmail.Status | None:
-    """Send a queued message. Safe to call twice: only one caller claims the row."""
+def new_message_id() -> str:
+    return make_msgid(domain=urlsplit(settings.SITE_URL).hostname or "localhost")
+
+
+def lease_duration() -> timedelta:
+    """How long a claim holds a message: longer than any one attempt may take."""
+    return timedelta(seconds=settings.EMAIL_OUTBOX_LEASE_SECONDS)
+
+
+def deliver(outgoing_id: int) -> Status | None:
+    """Send a queued message, once: only one caller claims the row, and only until its
+    lease runs out. None when there was nothing to claim; otherwise where the row is now
+    (sent, suppressed, queued again after a failure, or failed after the last attempt).
+    """
+    token = uuid.uuid4()
     now = timezone.now()
     claimed = OutgoingEmail.objects.filter(
-        Q(status=OutgoingEmail.Status.QUEUED)
-        | Q(status=OutgoingEmail.Status.SENDING, claimed_at__lt=now - STALE_CLAIM),
+        Q(status=Status.QUEUED) | Q(status=Status.SENDING, lease_until__lt=now),
         pk=outgoing_id,
-    ).update(status=OutgoingEmail.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    ).update(
+        status=Status.SENDING,
+        claim_token=token,
+        claimed_at=now,
+        lease_until=now + lease_duration(),
+        attempts=F("attempts") + 1,
+    )
     if not claimed:
         return None
     outgoing = OutgoingEmail.objects.get(pk=outgoing_id)
+    ours = OutgoingEmail.objects.filter(pk=outgoing_id, status=Status.SENDING, claim_token=token)
     if not may_send(email=outgoing.to, category=outgoing.category):
-        _mark_suppressed(outgoing_id)
-        return OutgoingEmail.Status.SUPPRESSED
+        if ours.update(status=Status.SUPPRESSED, **_CLAIM_CLEARED, **_CLEARED_CONTENT):
+            _forget_recipient_if_asked(outgoing_id)
+        return Status.SUPPRESSED
     try:
-        build_message(outgoing).send()
+        message = build_message(outgoing)
+        if not message.send():
+            raise RuntimeError("The email backend accepted nothing.")
     except Exception as exc:
-        OutgoingEmail.objects.filter(pk=outgoing_id).update(
-            status=OutgoingEmail.Status.QUEUED, last_error=str(exc)[:500]
+        logger.warning("Email %s not sent (attempt %s): %s", outgoing_id, outgoing.attempts, exc)
+        return _after_failure(outgoing, ours, exc)
+    return _record_acceptance(outgoing, _provider_message_id(message, outgoing))
+
+
+def _record_acceptance(outgoing: OutgoingEmail, provider_message_id: str) -> Status:
+    """The provider has the message: one UPDATE marks it sent and keeps the provider's id.
+
+    Whoever learns of an acceptance records it, even a worker whose claim ran out
+    meanwhile: the message is out, and a row marked sent is not sent again.
+    """
+    with transaction.atomic():
+        recorded = OutgoingEmail.objects.filter(pk=outgoing.pk, status__in=_UNSENT).update(
+            status=Status.SENT,
+            sent_at=timezone.now(),
+            provider_message_id=provider_message_id[:255],
+            next_attempt_at=None,
+            **_CLAIM_CLEARED,
+            **_CLEARED_CONTENT,
         )
-        raise
-    OutgoingEmail.objects.filter(pk=outgoing_id).update(
-        status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), **_CLEARED_CONTENT
+        if not recorded:
+            logger.warning(
+                "Email %s accepted again (Message-ID %s): it was already sent or withdrawn",
+                outgoing.pk,
+                outgoing.message_id,
+            )
+            return Status.SENT
+        _record_disclosure(outgoing)
+        _forget_recipient_if_asked(outgoing.pk)
+    return Status.SENT
+
+
+def _after_failure(
+    outgoing: OutgoingEmail, ours: QuerySet[OutgoingEmail], exc: Exception
+) -> Status:
+    error = (str(exc) or type(exc).__name__)[:500]
+    if outgoing.attempts >= MAX_ATTEMPTS:
+        if ours.update(
+            status=Status.FAILED,
+            last_error=error,
+            next_attempt_at=None,
+            **_CLAIM_CLEARED,
+            **_CLEARED_CONTENT,
+        ):
+            _forget_recipient_if_asked(outgoing.pk)
+        return Status.FAILED
+    ours.update(
+        status=Status.QUEUED,
+        last_error=error,
+        next_attempt_at=timezone.now() + BACKOFF * 2 ** (outgoing.attempts - 1),
+        **_CLAIM_CLEARED,
     )
-    _record_disclosure(outgoing)
-    _forget_recipient_if_asked(outgoing_id)
-    return OutgoingEmail.Status.SENT
+    return Status.QUEUED
+
+
+def _provider_message_id(message: EmailMultiAlternatives, outgoing: OutgoingEmail) -> str:
+    # django-anymail puts the provider's id on the message; SMTP gives none back.
+    status = getattr(message, "anymail_status", None)
+    return str(getattr(status, "message_id", None) or outgoing.message_id)
+
+
+def sweep(*, now: datetime | None = None) -> list[int]:
+    """Hand due messages to workers again: rows whose claim ran out (their worker died
+    or hung), rows whose backoff is over, and rows whose task never ran.
+
+    Each row is dispatched by a conditional UPDATE that pushes its next attempt one lease
+    ahead, so two sweeps never dispatch it twice, and a lost dispatch is retried.
+    """
+    now = now or timezone.now()
+    OutgoingEmail.objects.filter(status=Status.SENDING, lease_until__lt=now).update(
+        status=Status.QUEUED,
+        next_attempt_at=now,
+        last_error="The worker sending it stopped before the provider answered.",
+        **_CLAIM_CLEARED,
+    )
+    due = Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True)
+    candidates = (
+        OutgoingEmail.objects.filter(due, status=Status.QUEUED)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    dispatched = []
+    for outgoing_id in list(candidates):
+        if OutgoingEmail.objects.filter(due, pk=outgoing_id, status=Status.QUEUED).update(
+            next_attempt_at=now + lease_duration()
+        ):
+            dispatched.append(outgoing_id)
+            _dispatch(outgoing_id)
+    return dispatched
+
+
+def _dispatch(outgoing_id: int) -> None:
+    """Hand one message to a worker (to this process with eager Celery). If the broker
+    cannot take it, the row stays queued and the sweep dispatches it later."""
+    from .tasks import deliver_email
+
+    try:
+        deliver_email.delay(outgoing_id)
+    except Exception:
+        logger.exception("Email %s not dispatched; the outbox sweep will retry it", outgoing_id)
 
 
 def give_up(outgoing_id: int, reason: str) -> None:
-    OutgoingEmail.objects.filter(pk=outgoing_id).update(
-        status=OutgoingEmail.Status.FAILED, last_error=reason[:500], **_CLEARED_CONTENT
+    """Stop trying to send a message that has not gone out."""
+    OutgoingEmail.objects.filter(pk=outgoing_id, status__in=_UNSENT).update(
+        status=Status.FAILED,
+        last_error=reason[:500],
+        next_attempt_at=None,
+        **_CLAIM_CLEARED,
+        **_CLEARED_CONTENT,
     )
     _forget_recipient_if_asked(outgoing_id)
 
@@ -186,6 +323,9 @@ def build_message(outgoing: OutgoingEmail) -> EmailMultiAlternatives:
             "List-Unsubscribe": f"<{footer.unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
+    if outgoing.message_id:
+        # The same on every attempt: a provider that accepted it already can tell.
+        headers["Message-ID"] = outgoing.message_id
     message = _Message(
         subject=outgoing.subject,
         body=text,
@@ -250,8 +390,8 @@ def _payload(content: str, mimetype: str) -> str | bytes:
 
 
 def _mark_suppressed(outgoing_id: int) -> None:
-    OutgoingEmail.objects.filter(pk=outgoing_id).update(
-        status=OutgoingEmail.Status.SUPPRESSED, **_CLEARED_CONTENT
+    OutgoingEmail.objects.filter(pk=outgoing_id, status=Status.QUEUED).update(
+        status=Status.SUPPRESSED, next_attempt_at=None, **_CLEARED_CONTENT
     )
     _forget_recipient_if_asked(outgoing_id)
 

@@ -1,21 +1,24 @@
 from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 
 from . import mailer, services
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def deliver_email(self, outgoing_id: int) -> str | None:  # type: ignore[no-untyped-def]
-    """Send one queued message; retry with backoff, then mark it failed."""
-    try:
-        return mailer.deliver(outgoing_id)
-    except Exception as exc:
-        # retry(exc=...) re-raises `exc` itself once retries run out, so count them here.
-        if self.request.retries >= self.max_retries:
-            mailer.give_up(outgoing_id, str(exc))
-            raise
-        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+# The hard limit ends an attempt well inside its claim's lease, so that no worker still
+# sends a message the sweep has handed to another (prefork pools enforce it).
+@shared_task(acks_late=True, time_limit=max(1, settings.EMAIL_OUTBOX_LEASE_SECONDS // 2))
+def deliver_email(outgoing_id: int) -> str | None:
+    """Send one queued message. A failure leaves it queued with a backoff: the outbox
+    sweep sends it again, and marks it failed after the last attempt."""
+    return mailer.deliver(outgoing_id)
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Re-send mail whose worker died, whose backoff is over, or whose task never ran."""
+    return len(mailer.sweep())
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5)

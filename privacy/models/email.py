@@ -36,7 +36,12 @@ class EmailPreference(models.Model):
 
 
 class OutgoingEmail(models.Model):
-    """The outbox and send log. The body is dropped once the message is out."""
+    """The outbox and send log. The body is dropped once the message is out.
+
+    A worker claims a queued row for `lease_until` (see `privacy.mailer`): past that, its
+    worker is taken for dead and the outbox sweep sends the row again, under the same
+    `message_id`, so that a provider that already accepted it can tell.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -60,11 +65,26 @@ class OutgoingEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Our Message-ID header, fixed when the row is queued and the same on every attempt.
+    message_id = models.CharField(max_length=255, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The current claim: who holds it (each attempt draws a new token) and until when.
+    claim_token = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # A queued row the sweep (re)sends from this time on: the backoff after a failure, or
+    # a safety net for a row whose task never ran.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # What the provider answered on accepting the message: its own id when it gives one
+    # (API providers), else our Message-ID.
+    provider_message_id = models.CharField(max_length=255, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["status", "lease_until"], name="outbox_lease"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.category} to {self.to}: {self.subject}"
