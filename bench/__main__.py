@@ -16,6 +16,7 @@ BENCHMARKS: tuple[str, ...] = (
     "billing_webhooks",
     "privacy_notice",
     "privacy_export",
+    "db_connections",
 )
 
 

@@ -107,8 +107,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # 0: a connection per request. Persistent connections are per thread, and under ASGI
+    # each request's sync code runs in a thread of its own, so a max age leaks one idle
+    # connection per finished request until the server's limit (bench/db_connections.py).
+    # Pool with PgBouncer instead (docker-compose.yml).
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind a pooler in transaction mode a cursor cannot outlive its transaction's server
+    # connection, so Django must not use server-side (named) cursors for .iterator().
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DB_TRANSACTION_POOLING", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery ----------------------------------------
