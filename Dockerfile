@@ -11,22 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, so that a change to templates or static files reuses this layer.
-# Paths are listed one by one: the build context also holds .venv/ and var/.
-COPY pyproject.toml ./
-COPY conferencing/ conferencing/
-COPY common/ common/
-COPY accounts/ accounts/
-COPY meetings/ meetings/
-COPY recordings/ recordings/
-COPY billing/ billing/
-COPY privacy/ privacy/
-COPY support/ support/
+# The whole build context: .dockerignore keeps out local state (.venv/, var/, .env),
+# caches and the development-only trees, so a new package or folder needs no edit here.
+COPY . .
 RUN pip install . && rm -rf build ./*.egg-info
-
-COPY manage.py ./
-COPY templates/ templates/
-COPY static/ static/
 
 # Production settings need a secret and hosts to load; these are used for this step only.
 RUN PRODUCTION=1 SECRET_KEY=collectstatic-only-not-a-secret ALLOWED_HOSTS=localhost \
