@@ -364,14 +364,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         """A sequenced room-wide event; some (the meeting ended) close every connection."""
         if self.closing:
             return
-        await self.send_json(event["message"])
+        # The socket may have closed after this event was sent to its group.
+        with contextlib.suppress(RuntimeError):
+            await self.send_json(event["message"])
         if event.get("close"):
             self.closing = self.session_over = True
-            await self.close(event["close"])
+            with contextlib.suppress(RuntimeError):
+                await self.close(event["close"])
 
     async def room_hosts(self, event: dict[str, Any]) -> None:
         if not self.closing:
-            await self.send_json(event["message"])
+            with contextlib.suppress(RuntimeError):  # the socket may have just closed
+                await self.send_json(event["message"])
 
     async def room_direct(self, event: dict[str, Any]) -> None:
         """A message for this participant, or the notice that a newer connection of theirs
@@ -387,10 +391,12 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
                     protocol.CLOSE_REPLACED,
                 )
             return
-        await self.send_json(event["message"])
+        with contextlib.suppress(RuntimeError):  # the socket may have just closed
+            await self.send_json(event["message"])
         if event.get("close"):
             self.closing = self.session_over = True
-            await self.close(event["close"])
+            with contextlib.suppress(RuntimeError):
+                await self.close(event["close"])
 
     async def media_signal(self, event: dict[str, Any]) -> None:
         """The media server's answer, offer or track list for this participant."""
