@@ -1,0 +1,228 @@
+"""Real Celery workers on Redis, SIGKILLed in the middle of sending one message: before
+the provider accepted it, after it accepted it, and after the outbox recorded it but
+before the broker heard the task was done. A second worker, with beat running the outbox
+sweep, finishes the job, and Redis hands it the dead worker's task again as well. Each
+time the provider delivers the message exactly once and the row ends "sent".
+
+Needs PostgreSQL and Redis (CI has both): the workers share the test database and the
+broker. The provider is `outbox_provider`, a directory the workers write to."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from conferencing.celery import app as celery_app
+from privacy import mailer
+from privacy.models import OutgoingEmail
+
+from . import outbox_provider
+
+ROOT = Path(__file__).resolve().parents[2]
+LEASE_SECONDS = 3
+SHORT_VISIBILITY = 4
+
+
+def _redis_reachable() -> bool:
+    if not settings.REDIS_URL:
+        return False
+    try:
+        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not (connection.vendor == "postgresql" and _redis_reachable()),
+        reason="needs a reachable Redis broker and PostgreSQL shared with worker processes",
+    ),
+]
+
+
+@pytest.fixture
+def broker():
+    """Tasks go to Redis, which starts without anything queued or unacknowledged."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield client
+    celery_app.conf.task_always_eager = eager
+    client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+
+
+@pytest.fixture
+def provider_dir(tmp_path, monkeypatch):
+    directory = tmp_path / "provider"
+    directory.mkdir()
+    monkeypatch.setenv(outbox_provider.DIRECTORY, str(directory))
+    return directory
+
+
+class Worker:
+    def __init__(
+        self,
+        tmp_path: Path,
+        name: str,
+        *,
+        visibility_timeout: int,
+        pause: str = "",
+        beat: bool = False,
+    ):
+        database = connection.settings_dict
+        url = (
+            f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
+            f"{database['PORT']}/{database['NAME']}"
+        )
+        env = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "tests.privacy.outbox_worker_settings",
+            "DATABASE_URL": url,
+            "REDIS_URL": settings.REDIS_URL,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
+            "EMAIL_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
+            "EMAIL_OUTBOX_SWEEP_SECONDS": "1",
+            outbox_provider.DIRECTORY: str(tmp_path / "provider"),
+            outbox_provider.PAUSE: pause,
+        }
+        command = [sys.executable, "-m", "celery", "-A", "conferencing", "worker"]
+        command += ["--pool", "solo", "--without-heartbeat", "--without-mingle"]
+        command += ["--without-gossip", "-n", f"{name}@%h", "--loglevel", "INFO"]
+        if beat:
+            command += ["--beat", "--scheduler", "celery.beat:PersistentScheduler"]
+            command += ["--schedule", str(tmp_path / f"{name}-beat")]
+        self.log = tmp_path / f"{name}.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _wait(predicate, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(message)
+
+
+def _row(pk: int) -> OutgoingEmail:
+    return OutgoingEmail.objects.get(pk=pk)
+
+
+@pytest.mark.parametrize(
+    ("point", "recovery", "accepted"),
+    [
+        # Nothing reached the provider: the message goes out once, on the takeover, be it
+        # the sweep's (Redis keeps the dead worker's task for hours, as in production)...
+        ("before_acceptance", "sweep", 1),
+        # ...or the dead worker's own task, which Redis hands out again.
+        ("before_acceptance", "redelivery", 1),
+        # The provider has it, the outbox does not know: the sweep sends it again under
+        # the same Message-ID, and the provider delivers it once.
+        ("after_acceptance", "sweep", 2),
+        # The outbox knows: the task Redis hands out again finds nothing to send.
+        ("after_task", "redelivery", 1),
+    ],
+)
+def test_a_worker_killed_mid_send_delivers_exactly_once(
+    broker, provider_dir, tmp_path, point, recovery, accepted
+):
+    started = time.monotonic()
+    visibility_timeout = SHORT_VISIBILITY if recovery == "redelivery" else 3600
+    first = Worker(tmp_path, "first", pause=point, visibility_timeout=visibility_timeout)
+    try:
+        outgoing = mailer.send_email(
+            to="someone@example.com",
+            subject="Your meeting starts soon",
+            text="The weekly sync starts in 15 minutes.",
+            category="transactional",
+        )  # autocommit: its task is on the broker now
+        [task_id] = {
+            line.split("deliver_email[", 1)[1].split("]", 1)[0]
+            for line in _waited_for_receipt(first)
+            if "privacy.tasks.deliver_email[" in line
+        }
+        _wait(
+            lambda: (provider_dir / f"paused-{point}").exists(),
+            timeout=15,
+            message=f"the first worker never reached {point}:\n{first.output()}",
+        )
+        handed_out = time.monotonic()
+    finally:
+        first.kill()
+
+    expected_row = OutgoingEmail.Status.SENT if point == "after_task" else "sending"
+    assert _row(outgoing.pk).status == expected_row
+    if recovery == "redelivery":  # Redis hands the task out again only after this
+        time.sleep(max(0.0, handed_out + SHORT_VISIBILITY + 0.5 - time.monotonic()))
+
+    second = Worker(tmp_path, "second", beat=True, visibility_timeout=visibility_timeout)
+    redelivered = f"deliver_email[{task_id}] succeeded"
+    swept = re.compile(r"sweep_outbox\[[-0-9a-f]+\] succeeded in [0-9.e-]+s: 1$", re.M)
+    recovered = {
+        "sweep": lambda: swept.search(second.output()),
+        "redelivery": lambda: redelivered in second.output(),
+    }[recovery]
+    try:
+        _wait(
+            lambda: _row(outgoing.pk).status == OutgoingEmail.Status.SENT and recovered(),
+            timeout=20,
+            message=f"the second worker did not finish:\n{second.output()}",
+        )
+        time.sleep(1.5)  # another sweep or two: nothing more goes out
+    finally:
+        second.stop()
+
+    row = _row(outgoing.pk)
+    assert row.status == OutgoingEmail.Status.SENT
+    assert (row.claim_token, row.lease_until) == (None, None)
+    assert row.provider_message_id == row.message_id
+    [delivered] = outbox_provider.delivered()
+    assert f"Message-ID: {row.message_id}" in delivered.read_text()
+    assert outbox_provider.acceptances() == [row.message_id] * accepted
+    if recovery == "sweep":
+        assert task_id not in second.output()  # the sweep did it alone
+    assert time.monotonic() - started < 30
+
+
+def _waited_for_receipt(worker: Worker) -> list[str]:
+    _wait(
+        lambda: "privacy.tasks.deliver_email[" in worker.output(),
+        timeout=20,
+        message=f"the first worker never received the task:\n{worker.output()}",
+    )
+    return worker.output().splitlines()
