@@ -1,5 +1,5 @@
-"""HTTP goes to Django; websockets pass the origin check and session auth, then the
-URL router that the meetings app fills."""
+"""HTTP goes to Django; websockets pass the origin check (scheme, host and port) and
+session auth, then the URL router that the meetings app fills."""
 
 import os
 import warnings
@@ -14,15 +14,17 @@ django_asgi_app = get_asgi_application()
 # Imported after Django is set up: the routing modules import models.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from conferencing import log_redaction  # noqa: E402
+from conferencing.websocket_origin import OriginValidator  # noqa: E402
 from meetings.routing import websocket_urlpatterns  # noqa: E402
+
+# uvicorn has set up its loggers by the time it imports this module.
+log_redaction.install()
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -29,6 +29,7 @@ from meetings.models import Invitation, Meeting, ParticipantSession
 from meetings.room.media_gateway import LocalMediaGateway, get_gateway
 
 ORIGIN = b"http://testserver"
+HOST = b"testserver"
 WAIT = 5.0  # seconds: the longest any single wait for a message may take
 
 
@@ -117,7 +118,8 @@ class Socket:
         origin: bytes | None = ORIGIN,
     ) -> None:
         query = f"?{urlencode({'ticket': ticket})}" if ticket is not None else ""
-        headers = [(b"origin", origin)] if origin is not None else []
+        # The Host a browser sends with it: the origin check compares scheme, host and port.
+        headers = [(b"host", HOST)] + ([(b"origin", origin)] if origin is not None else [])
         if browser is not None and settings.SESSION_COOKIE_NAME in browser.cookies:
             headers.append(cookie_header(browser))
         from conferencing.asgi import application  # imported when first needed
