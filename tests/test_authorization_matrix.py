@@ -59,7 +59,8 @@ SIGNED_IN = frozenset(IDENTITIES) - {ANONYMOUS, ATTENDEE}
 #   link         anyone holding the link (a token or signed value in the URL)
 #   signed-in    any account; visitors without one are sent to sign in
 #   owner        the host whose meeting, recording or account it is
-#   attendee     the guest who joined through the link (and the host, who may join too)
+#   attendee     the browser that asked to join through the link; any other is sent to
+#                the join page
 #   role:<name>  that staff role (a superuser holds every role)
 #   staff-any    any staff role
 #   admin        Django's admin: superusers (is_staff)
@@ -128,8 +129,8 @@ ROUTES: dict[str, str] = {
     "meetings:report": "owner",
     "meetings:report_csv": "owner",
     "meetings:join": "link",
-    "meetings:lobby": "link",
-    "meetings:lobby_status": "link",
+    "meetings:lobby": "attendee",
+    "meetings:lobby_status": "attendee",
     "meetings:leave": "link",
     "meetings:room": "link",
     "meetings:ics": "owner",
@@ -479,7 +480,7 @@ def permitted(entry: str, identity: str) -> bool:
     if entry == "owner":
         return identity == HOST
     if entry == "attendee":
-        return identity in (ATTENDEE, HOST)
+        return identity == ATTENDEE
     if entry == "staff-any":
         return identity in ROLE_OF or identity == SUPERUSER
     if entry == "admin":
@@ -494,11 +495,12 @@ def permitted(entry: str, identity: str) -> bool:
     raise AssertionError(f"unknown table entry {entry!r}")
 
 
-def refused(response: Any) -> bool:
+def refused(response: Any, *, elsewhere: tuple[str, ...] = ()) -> bool:
+    """401, 403, 404, or a redirect to sign in (or to ``elsewhere``)."""
     if response.status_code in (401, 403, 404):
         return True
     location = response.headers.get("Location", "") if response.status_code == 302 else ""
-    return location.startswith((reverse("account_login"), reverse("admin:login")))
+    return location.startswith((reverse("account_login"), reverse("admin:login"), *elsewhere))
 
 
 def body_of(response: Any) -> str:
@@ -528,12 +530,14 @@ def test_every_identity_gets_what_the_table_says(world):
     browsers, values = world
     problems: list[str] = []
     requests = 0
+    join_page = reverse("meetings:join", args=[values["meetings"]["token"]])
 
     for route in all_routes():
         entry = table_entry(route)
         assert entry is not None, route.key
         url = url_of(route, values)
         api = url.startswith("/api/")
+        elsewhere = (join_page,) if entry == "attendee" else ()
         for identity in IDENTITIES:
             response = ask(browsers[identity], url, api)
             requests += 1
@@ -544,12 +548,12 @@ def test_every_identity_gets_what_the_table_says(world):
             elif status >= 500:
                 problems.append(f"server error: {where}")
             elif permitted(entry, identity):
-                if entry not in ("public", "link") and refused(response):
+                if entry not in ("public", "link") and refused(response, elsewhere=elsewhere):
                     problems.append(f"refused though the table allows it ({entry}): {where}")
                 elif entry == "signed-in" and identity != HOST and CANARY in body_of(response):
                     problems.append(f"someone else's page shows the host's data: {where}")
             else:
-                if not refused(response):
+                if not refused(response, elsewhere=elsewhere):
                     problems.append(f"not refused ({entry}): {where}")
                 elif CANARY in body_of(response):
                     problems.append(f"a refusal shows the host's data: {where}")
