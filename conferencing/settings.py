@@ -69,6 +69,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Camera, microphone and screen share for this origin only, everything else off; and
+    # no caching of what is shown to one person (common/response_headers.py).
+    "common.response_headers.PermissionsPolicyMiddleware",
+    "common.response_headers.PrivateResponsesMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
