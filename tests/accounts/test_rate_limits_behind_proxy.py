@@ -168,3 +168,37 @@ def test_the_compose_web_server_reads_the_same_setting():
     assert uvicorn_params(web)["proxy_headers"] is True
     assert uvicorn_params(web)["forwarded_allow_ips"] is None
     assert "FORWARDED_ALLOW_IPS" in environment_names(web)
+
+
+def ask_to_join(browser: requests.Session, base: str, token: str, passcode: str) -> int:
+    url = f"{base}/j/{token}/"
+    page = browser.get(url, timeout=30)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert page.status_code == 200 and csrf, page.status_code
+    fields = {"display_name": "Guest", "email": "guest@example.com", "passcode": passcode}
+    response = browser.post(
+        url,
+        data={"csrfmiddlewaretoken": csrf.group(1)} | fields,
+        allow_redirects=False,
+        timeout=30,
+    )
+    return response.status_code
+
+
+def test_our_passcode_limit_behind_the_proxy_counts_each_client(settings, account):
+    from tests.meetings.factories import MeetingFactory
+
+    settings.TRUSTED_PROXIES = [PROXY]
+    meeting = MeetingFactory(host=account)
+    token, passcode = meeting.join_token, meeting.passcode
+    wrong = ("1" if passcode[0] != "1" else "2") + passcode[1:]
+
+    with serve_in_thread(forwarded_allow_ips=PROXY) as app, reverse_proxy(app) as base:
+        attacker = browser_at(ATTACKER)
+        guesses = [ask_to_join(attacker, base, token, wrong) for _ in range(5)]
+        attacker_again = ask_to_join(attacker, base, token, passcode)
+        someone_else = ask_to_join(browser_at(SOMEONE_ELSE), base, token, passcode)
+
+    assert set(guesses) == {400}
+    assert attacker_again == 429
+    assert someone_else == 302  # on to the lobby
