@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -294,7 +294,9 @@ class Client:
     def __init__(self, index: int, url: str, origin: str, tracker: Tracker) -> None:
         self.index = index
         self.url = url
-        self.origin = origin
+        # A browser's page comes from the server it connects to: the origin check compares
+        # scheme, host and port, so a client of the second server carries that one's port.
+        self.origin = f"{urlsplit(origin).scheme}://{urlsplit(url).netloc}"
         self.tracker = tracker
         self.ws: Any = None
         self.snapshot_at: float | None = None
