@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -138,3 +138,19 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password.")
         return password
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal API token: a name to tell it by, and how long it lasts."""
+
+    NEVER = ""
+    LIFETIMES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), (NEVER, "No expiry")]
+
+    name = forms.CharField(max_length=100, help_text="What it is for, such as “calendar sync”.")
+    expires_in = forms.ChoiceField(
+        choices=LIFETIMES, initial="90", required=False, label="Expires after"
+    )
+
+    def expires_at(self) -> datetime | None:
+        days = self.cleaned_data["expires_in"]
+        return timezone.now() + timedelta(days=int(days)) if days else None

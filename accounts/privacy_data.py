@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from privacy.subjects import AppData, ErasureLine, Subject, lines_with_rows, row
 
 from . import services
-from .models import UiPreferences, User
+from .models import ApiToken, UiPreferences, User
 
 APP = "accounts"
 ERASED_REPR = "(removed on an erasure request)"
@@ -78,6 +78,16 @@ def export_for(subject: Subject) -> AppData:
         )
         for token in Token.objects.filter(user=user)
     ]
+    security += [
+        row(
+            kind="Personal API token",
+            what=f"“{token.name}”, starting {token.prefix}…"
+            + (" (revoked)" if token.revoked_at else ""),
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+        )
+        for token in ApiToken.objects.filter(user=user).order_by("created_at", "pk")
+    ]
     return {
         "account": [account],
         "email_addresses": addresses,
@@ -128,7 +138,13 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
                 Authenticator.objects.filter(user=user).count(),
                 "deleted",
             ),
-            ErasureLine(APP, "API tokens", Token.objects.filter(user=user).count(), "deleted"),
+            ErasureLine(
+                APP,
+                "API tokens",
+                Token.objects.filter(user=user).count()
+                + ApiToken.objects.filter(user=user).count(),
+                "deleted",
+            ),
             ErasureLine(
                 APP,
                 "Meeting-room preferences",

@@ -8,9 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from privacy import audit
 from privacy import services as privacy_services
 
-from .models import UiPreferences, User
+from . import api_tokens
+from .models import ApiToken, UiPreferences, User
 
 PROFILE_FIELDS = ("full_name", "time_zone", "how_heard", "how_heard_other", "company", "job_title")
 
@@ -84,5 +86,56 @@ def delete_account(*, user: User) -> None:
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     Token.objects.filter(user=user).delete()
+    ApiToken.objects.filter(user=user).delete()
     UiPreferences.objects.filter(user=user).delete()
     privacy_services.erase_email(email=old_email)
+
+
+API_TOKEN_CREATED = "api_token.created"
+API_TOKEN_REVOKED = "api_token.revoked"
+
+
+@transaction.atomic
+def create_api_token(
+    *, user: User, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """A new personal API token and its key, which is never stored and cannot be shown again."""
+    key = api_tokens.new_key()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=key[:8],
+        key_hash=api_tokens.hash_key(key),
+        expires_at=expires_at,
+    )
+    audit.record(
+        actor=user,
+        action=API_TOKEN_CREATED,
+        target_type="api_token",
+        target_id=str(token.pk),
+        purpose="The account holder created a personal API token.",
+        details={
+            "name": name,
+            "prefix": token.prefix,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    return token, key
+
+
+@transaction.atomic
+def revoke_api_token(*, user: User, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; False when there is no such live token."""
+    now = timezone.now()
+    revoked = ApiToken.objects.filter(user=user, pk=token_id, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
+    if revoked:
+        audit.record(
+            actor=user,
+            action=API_TOKEN_REVOKED,
+            target_type="api_token",
+            target_id=str(token_id),
+            purpose="The account holder revoked a personal API token.",
+        )
+    return bool(revoked)

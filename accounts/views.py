@@ -5,10 +5,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import age_screen, selectors, services
-from .forms import AgeScreenForm, DeleteAccountForm, ProfileForm, UiPreferencesForm
+from .forms import (
+    AgeScreenForm,
+    ApiTokenForm,
+    DeleteAccountForm,
+    ProfileForm,
+    UiPreferencesForm,
+)
 from .staff import consoles_for, is_staff_member
 from .timezones import time_zone_names
 
@@ -87,6 +95,41 @@ def settings_view(request: HttpRequest) -> HttpResponse:
             "time_zone_names": time_zone_names(),
         },
     )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens_view(request: HttpRequest) -> HttpResponse:
+    """List, and create, personal API tokens; a new key is on this one response only."""
+    user = request.user
+    form = ApiTokenForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        _, new_key = services.create_api_token(
+            user=user,  # type: ignore[arg-type]
+            name=form.cleaned_data["name"],
+            expires_at=form.expires_at(),
+        )
+        form = ApiTokenForm()
+    return render(
+        request,
+        "accounts/api_tokens.html",
+        {
+            "form": form,
+            "new_key": new_key,
+            "tokens": selectors.api_tokens_of(user=user),  # type: ignore[arg-type]
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def revoke_api_token_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    if services.revoke_api_token(user=request.user, token_id=token_id):  # type: ignore[arg-type]
+        messages.success(request, "The token is revoked: it no longer works.")
+    return redirect("accounts:api_tokens")
 
 
 @login_required

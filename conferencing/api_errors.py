@@ -1,9 +1,13 @@
 """The API's exception handler: every error leaves as JSON with a message a person can read.
 
-Services raise Django's ValidationError keyed by field and meetings' domain errors; both
-become 4xx here. Anything else is a bug: it is logged and answered with a JSON 500, and
-Django's `got_request_exception` signal is sent as Django itself would, so error reporters
-see it and the test client re-raises it instead of letting a test pass on a 500.
+A body or query that is not as the schema describes is a 400. Services raise Django's
+ValidationError keyed by field when a well-formed request breaks a rule about meetings (a
+start in the past, a plan's limits, a cancelled meeting): that is a 422 with the same
+shape. Meetings' domain errors become 409, 429 or their own status.
+
+Anything else is a bug: it is logged and answered with a JSON 500, and Django's
+`got_request_exception` signal is sent as Django itself would, so error reporters see it
+and the test client re-raises it instead of letting a test pass on a 500.
 """
 
 import logging
@@ -35,6 +39,13 @@ UNEXPECTED_ERROR = "Something went wrong on our side. It has been logged; please
 _CONFLICTS = (InvalidTransition, MeetingFull, NotJoinable)
 
 
+class RuleRefused(ValidationError):
+    """A well-formed request that a rule about meetings refuses, keyed by field."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "refused"
+
+
 def _meeting_error_response(exc: MeetingError) -> Response:
     if isinstance(exc, RateLimited):
         return Response(
@@ -50,7 +61,7 @@ def _meeting_error_response(exc: MeetingError) -> Response:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, DjangoValidationError):
-        exc = ValidationError(detail=as_serializer_error(exc))
+        exc = RuleRefused(detail=as_serializer_error(exc))
     if isinstance(exc, MeetingError):
         set_rollback()
         return _meeting_error_response(exc)

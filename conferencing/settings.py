@@ -327,13 +327,25 @@ NEWSLETTER_BATCH_INTERVAL_SECONDS = env.int("NEWSLETTER_BATCH_INTERVAL_SECONDS",
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns an anonymous request into a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api_tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Per signed-in user and per anonymous client address; both answer 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.AnonRateThrottle",
+    ],
+    # The client's address is REMOTE_ADDR, which the server sets from trusted proxies'
+    # X-Forwarded-For; DRF must not read that header itself (anyone can send one).
+    "NUM_PROXIES": 0,
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("API_THROTTLE_USER", default="1200/hour"),
+        "anon": env("API_THROTTLE_ANON", default="60/hour"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "conferencing.api_schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     # No OPTIONS metadata: it would describe objects to people who may not see them.
@@ -356,6 +368,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "conferencing.api_schema.document_errors",
+        "meetings.serializers.state_start_rules",
+    ],
     # Two models call their stages "status": each enum keeps its model's name.
     "ENUM_NAME_OVERRIDES": {
         "MeetingStatusEnum": "meetings.models.Meeting.Status",

@@ -30,6 +30,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.serializers import as_serializer_error
 
+from conferencing.api_errors import RuleRefused
+
 from . import services
 from .attendance import attendance_for, summarise
 from .models import Invitation, Meeting, Occurrence
@@ -57,18 +59,36 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request: Request) -> int:
+        """The asked-for page size; one that is not a number in range is a 400, not ignored."""
+        wanted = request.query_params.get(self.page_size_query_param)
+        if wanted is None:
+            return self.page_size
+        if not wanted.isdigit() or not 1 <= int(wanted) <= self.max_page_size:
+            raise ValidationError(
+                {self.page_size_query_param: [f"A number from 1 to {self.max_page_size}."]}
+            )
+        return int(wanted)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] |= {"minimum": 1}
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"] |= {"minimum": 1, "maximum": self.max_page_size}
+        return parameters
+
 
 @contextmanager
 def service_errors(names: Mapping[str, str] | None = None) -> Iterator[None]:
-    """Re-raise a service's field errors under the names the client sent."""
+    """Re-raise a service's field errors (a 422) under the names the client sent."""
     try:
         yield
     except DjangoValidationError as exc:
         detail = as_serializer_error(exc)
         names = names or {}
-        raise ValidationError(
-            {names.get(key, key): value for key, value in detail.items()}
-        ) from exc
+        raise RuleRefused({names.get(key, key): value for key, value in detail.items()}) from exc
 
 
 def hosted_meetings(user: Any) -> QuerySet[Meeting]:
@@ -141,7 +161,9 @@ class MeetingListView(generics.ListAPIView):
             return Meeting.objects.none()
         meetings = hosted_meetings(self.request.user)
         wanted = self.request.query_params.get("status")
-        if wanted in Meeting.Status.values:
+        if wanted is not None:
+            if wanted not in Meeting.Status.values:
+                raise ValidationError({"status": [f"One of {', '.join(Meeting.Status.values)}."]})
             meetings = meetings.filter(status=wanted)
         return meetings.order_by("starts_on", "start_time", "pk")
 

@@ -53,7 +53,9 @@ class LiveStateSerializer(serializers.Serializer):
 
 class ActionErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    code = serializers.CharField(help_text="The room protocol's error code.")
+    code = serializers.CharField(
+        required=False, help_text="The room protocol's error code, when the room refused."
+    )
 
 
 class MuteAllSerializer(serializers.Serializer):
@@ -151,11 +153,7 @@ class MuteAllView(_LiveView):
     @extend_schema(
         summary="Mute everyone but the hosts",
         request=MuteAllSerializer,
-        responses={
-            200: LiveStateSerializer,
-            400: OpenApiResponse(description="Bad body."),
-            **REFUSALS,
-        },
+        responses={200: LiveStateSerializer, **REFUSALS},
     )
     def post(self, request: Request, meeting_id: UUID, occurrence_id: UUID) -> Response:
         occurrence = self.get_occurrence()

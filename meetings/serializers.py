@@ -6,6 +6,7 @@ services, whose errors the views hand back under these serializers' field names.
 """
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.timezones import validate_time_zone
+from accounts.timezones import time_zone_names
 from common.safe_csv import Cell, csv_text
 
 from . import links
@@ -35,6 +36,12 @@ DURATION_MESSAGE = (
     "(24 hours)."
 )
 TOO_MANY_INVITEES = f"Invite at most {MAX_INVITEES_PER_REQUEST} people at a time."
+
+
+# A wall-clock time: "09:00" or "09:00:00", no offset. (OpenAPI's `format: time` is RFC
+# 3339's full-time, which requires an offset, so these are strings with a pattern.)
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+LOCAL_DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T" + LOCAL_TIME_PATTERN[1:]
 
 
 # --- Fields -------------------------------------------------------------------------
@@ -64,6 +71,9 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().enforce_timezone(value)
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": LOCAL_DATETIME_PATTERN, "example": "2030-03-31T09:00:00"}
+)
 class LocalDateTimeField(serializers.DateTimeField):
     """A wall-clock date and time without offset, read in the meeting's `time_zone`."""
 
@@ -74,10 +84,27 @@ class LocalDateTimeField(serializers.DateTimeField):
         ),
     }
 
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str) and not re.match(LOCAL_DATETIME_PATTERN, value):
+            if re.match(LOCAL_DATETIME_PATTERN[:-1] + ".+$", value):
+                self.fail("aware")
+            self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss]")
+        return super().to_internal_value(value)
+
     def enforce_timezone(self, value: datetime) -> datetime:
         if value.tzinfo is not None:
             self.fail("aware")
         return value
+
+
+@extend_schema_field({"type": "string", "pattern": LOCAL_TIME_PATTERN, "example": "09:00:00"})
+class LocalTimeField(serializers.TimeField):
+    """A local wall-clock time without offset."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str) and not re.match(LOCAL_TIME_PATTERN, value):
+            self.fail("invalid", format="hh:mm[:ss]")
+        return super().to_internal_value(value)
 
 
 class ItemListField(serializers.ListField):
@@ -161,14 +188,14 @@ class MeetingInputSerializer(serializers.Serializer):
 
     title = serializers.CharField(max_length=200)
     agenda = serializers.CharField(max_length=5000, allow_blank=True, default="")
-    time_zone = serializers.CharField(
-        max_length=64,
+    time_zone = serializers.ChoiceField(
+        choices=time_zone_names(),
         required=False,
-        validators=[validate_time_zone],
         help_text="IANA time zone the start is given in; defaults to the host's own.",
+        error_messages={"invalid_choice": "“{input}” is not a time zone we know."},
     )
     start_date = serializers.DateField(required=False, help_text="Local date of the first one.")
-    start_time = serializers.TimeField(required=False, help_text="Local wall-clock start time.")
+    start_time = LocalTimeField(required=False, help_text="Local wall-clock start time.")
     start = LocalDateTimeField(
         required=False,
         write_only=True,
@@ -243,8 +270,32 @@ class MeetingCreateSerializer(MeetingInputSerializer):
     invitees = EmailListField(default=list, help_text="Email addresses to invite.")
 
 
+# Rules across fields that JSON Schema can state: a start is given one way, not both; a new
+# meeting needs one. Added to the generated components by `state_start_rules`.
+_NOT_BOTH_STARTS = {
+    "not": {"anyOf": [{"required": ["start", "start_date"]}, {"required": ["start", "start_time"]}]}
+}
+_START_RULES = {
+    "MeetingCreateRequest": {
+        "anyOf": [{"required": ["start"]}, {"required": ["start_date", "start_time"]}],
+        **_NOT_BOTH_STARTS,
+    },
+    "PatchedMeetingInputRequest": _NOT_BOTH_STARTS,
+}
+
+
+def state_start_rules(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the start rules, in the request schemas."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, rules in _START_RULES.items():
+        if name in schemas:
+            schemas[name].update(rules)
+    return result
+
+
 class MeetingSerializer(serializers.ModelSerializer):
     start_date = serializers.DateField(source="starts_on", read_only=True)
+    start_time = LocalTimeField(read_only=True)
     starts_at = serializers.SerializerMethodField(help_text="The first start, in UTC.")
     interval = serializers.IntegerField(source="recurrence_interval", read_only=True)
     weekdays = serializers.ListField(
@@ -376,8 +427,21 @@ class InvitationSerializer(serializers.ModelSerializer):
         return links.personal_join_url(invitation)
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "format": "email", "maxLength": 254},
+        "minItems": 1,
+        "maxItems": MAX_INVITEES_PER_REQUEST,
+    }
+)
+class NonEmptyEmailListField(EmailListField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_empty=False, **kwargs)
+
+
 class InvitationCreateSerializer(serializers.Serializer):
-    emails = EmailListField(allow_empty=False)
+    emails = NonEmptyEmailListField()
 
 
 # --- Attendance ---------------------------------------------------------------------

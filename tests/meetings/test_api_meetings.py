@@ -147,7 +147,7 @@ def test_the_whole_life_of_a_meeting(api, host, frozen, django_capture_on_commit
     assert after["status"] == "cancelled"
     assert after["occurrence_count"] == 0
     again = api.delete(f"/api/meetings/{meeting_id}/")
-    assert again.status_code == 400
+    assert again.status_code == 422
     assert again.json() == {"status": ["This meeting is cancelled and can't be changed."]}
 
 
@@ -222,6 +222,25 @@ def test_the_list_is_paginated_and_filtered_by_status(api, host, frozen):
 
 # --- Bad input ---------------------------------------------------------------------
 
+# Rules about meetings that a well-formed request can break are a 422; the rest, a body
+# not as the schema describes it, a 400.
+RULES = (
+    "in the past",
+    "Free plan allows",
+    "up to 40 minutes",
+    "up to 100 participants",
+    "Choose at least one day",
+    "Give an end date or a number of occurrences",
+    "before the first meeting",
+    "two years",
+    "can't be changed",
+)
+
+
+def expected_status(message: str) -> int:
+    return 422 if any(rule in message for rule in RULES) else 400
+
+
 BAD_CREATES = [
     ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "is not a time zone we know"),
     ({"time_zone": 42}, "time_zone", "is not a time zone we know"),
@@ -253,7 +272,11 @@ BAD_CREATES = [
     ({"recurrence": "daily", "until": "2030-03-01"}, "until", "before the first meeting"),
     ({"recurrence": "daily", "until": "2030-31-12"}, "until", "Date has wrong format"),
     ({"recurrence": "weekly", "weekdays": [0], "until": "2033-01-01"}, "until", "two years"),
-    ({"recurrence": "daily", "count": 3, "until": "2030-04-01"}, "count", "not both"),
+    (
+        {"recurrence": "daily", "count": 3, "until": "2030-04-01"},
+        "count",
+        "Give an end date or a number of occurrences, not both",
+    ),
     ({"invitees": ["ann@example.com", "not-an-email"]}, "invitees", "“not-an-email” is not"),
     ({"invitees": ["ann@@example.com"]}, "invitees", "“ann@@example.com” is not a valid"),
     ({"invitees": [""]}, "invitees", "“” is not a valid email address."),
@@ -282,13 +305,13 @@ BAD_CREATES = [
     BAD_CREATES,
     ids=[f"{field}:{str(change)[:40]}" for change, field, _ in BAD_CREATES],
 )
-def test_bad_input_is_a_400_on_the_field_and_creates_nothing(
+def test_bad_input_is_refused_on_the_field_and_creates_nothing(
     api, frozen, change, field, message, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post("/api/meetings/", valid(**change), format="json")
 
-    assert response.status_code == 400, response.content
+    assert response.status_code == expected_status(message), response.content
     assert response["Content-Type"] == "application/json"
     errors = response.json()
     assert field in errors, errors
@@ -371,18 +394,20 @@ def meeting(host, frozen):
         ({"start_date": "2030-01-01"}, "start_date", "in the past"),
         ({"start": "2030-01-01T09:00"}, "start", "in the past"),
         ({"recurrence": "weekly"}, "weekdays", "Choose at least one day"),
-        ({"until": "2030-12-01"}, "count", "not both"),
+        ({"until": "2030-12-01"}, "count", "Give an end date or a number of occurrences, not"),
         ({"weekdays": [8]}, "weekdays", "8 is not a day"),
         ({"title": ""}, "title", "may not be blank"),
         ({}, "non_field_errors", "Nothing to change"),
     ],
 )
-def test_bad_edits_are_a_400_on_the_field_and_change_nothing(api, meeting, change, field, message):
+def test_bad_edits_are_refused_on_the_field_and_change_nothing(
+    api, meeting, change, field, message
+):
     before = (meeting.title, meeting.sequence, sorted(meeting.occurrences.values_list("starts_at")))
 
     response = api.patch(f"/api/meetings/{meeting.public_id}/", change, format="json")
 
-    assert response.status_code == 400, response.content
+    assert response.status_code == expected_status(message), response.content
     assert any(message in text for text in response.json()[field]), response.json()
     meeting.refresh_from_db()
     after = (meeting.title, meeting.sequence, sorted(meeting.occurrences.values_list("starts_at")))
@@ -394,7 +419,7 @@ def test_a_cancelled_meeting_cannot_be_edited(api, meeting):
 
     response = api.patch(f"/api/meetings/{meeting.public_id}/", {"title": "x"}, format="json")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json() == {"status": ["This meeting is cancelled and can't be changed."]}
 
 
@@ -431,13 +456,13 @@ def occurrence_path(meeting, index=0) -> str:
         ({}, "starts_at", "Give a new starts_at"),
     ],
 )
-def test_bad_reschedules_are_a_400_on_the_field(api, meeting, body, field, message):
+def test_bad_reschedules_are_refused_on_the_field(api, meeting, body, field, message):
     path = occurrence_path(meeting)
     before = api.get(path).json()
 
     response = api.patch(path, body, format="json")
 
-    assert response.status_code == 400, response.content
+    assert response.status_code == expected_status(message), response.content
     assert any(message in text for text in response.json()[field]), response.json()
     assert api.get(path).json() == before
 
@@ -449,8 +474,8 @@ def test_an_occurrence_that_was_cancelled_cannot_be_moved_or_cancelled_again(api
     moved = api.patch(path, {"starts_at": "2030-04-20T10:00:00Z"}, format="json")
     cancelled = api.post(path + "cancel/")
 
-    assert moved.status_code == 400 and "starts_at" in moved.json()
-    assert cancelled.status_code == 400 and "status" in cancelled.json()
+    assert moved.status_code == 422 and "starts_at" in moved.json()
+    assert cancelled.status_code == 422 and "status" in cancelled.json()
 
 
 def test_cancelling_the_last_occurrence_cancels_the_meeting(api, host, frozen):
@@ -474,10 +499,10 @@ def test_cancelling_the_last_occurrence_cancels_the_meeting(api, host, frozen):
         ({"emails": [f"p{n}@example.com" for n in range(100)]}, "up to 100 participants"),
     ],
 )
-def test_bad_invitations_are_a_400_on_emails_and_invite_nobody(api, meeting, body, message):
+def test_bad_invitations_are_refused_on_emails_and_invite_nobody(api, meeting, body, message):
     response = api.post(f"/api/meetings/{meeting.public_id}/invitations/", body, format="json")
 
-    assert response.status_code == 400, response.content
+    assert response.status_code == expected_status(message), response.content
     assert any(message in text for text in response.json()["emails"]), response.json()
     assert not meeting.invitations.exists()
 
@@ -513,7 +538,7 @@ def test_a_cancelled_meetings_invitation_cannot_be_resent(api, host, frozen):
 
     response = api.post(f"/api/meetings/{meeting.public_id}/invitations/{invitation.pk}/resend/")
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json() == {"status": ["This meeting is cancelled and can't be changed."]}
 
 

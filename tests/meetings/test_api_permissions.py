@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts import services as account_services
 from meetings import lobby
 from meetings.models import Invitation, Meeting, Occurrence, ParticipantSession
 from tests.factories import UserFactory
@@ -264,9 +264,9 @@ def test_an_occurrence_of_another_meeting_is_not_reachable_through_ones_own(worl
 
 
 def test_token_authentication(world):
-    token = Token.objects.create(user=world.host)
+    _, key = account_services.create_api_token(user=world.host, name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
     listed = client.get("/api/meetings/")
     created = client.post(
@@ -292,13 +292,13 @@ def test_a_wrong_token_is_refused(world):
     response = client.get(base(world))
 
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid token."}
+    assert response.json() == {"detail": "Invalid, expired or revoked token."}
 
 
 def test_another_hosts_token_does_not_open_the_meeting(world):
-    token = Token.objects.create(user=world.other_host)
+    _, key = account_services.create_api_token(user=world.other_host, name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
     assert client.get(base(world)).status_code == 404
 

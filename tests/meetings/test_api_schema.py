@@ -191,14 +191,14 @@ def test_meeting_errors_become_json_with_their_message(
         assert response[name] == value
 
 
-def test_a_django_validation_error_reaching_the_handler_is_a_400_keyed_by_field():
+def test_a_django_validation_error_reaching_the_handler_is_a_422_keyed_by_field():
     context = {"request": APIRequestFactory().get("/api/"), "view": None}
 
     keyed = exception_handler(DjangoValidationError({"title": ["Too long."]}), context)
     plain = exception_handler(DjangoValidationError("Not now."), context)
 
-    assert keyed.status_code == 400 and keyed.data == {"title": ["Too long."]}
-    assert plain.status_code == 400 and plain.data == {"non_field_errors": ["Not now."]}
+    assert keyed.status_code == 422 and keyed.data == {"title": ["Too long."]}
+    assert plain.status_code == 422 and plain.data == {"non_field_errors": ["Not now."]}
 
 
 def test_the_series_cap_is_reported_on_the_field(api, host):
@@ -217,5 +217,5 @@ def test_the_series_cap_is_reported_on_the_field(api, host):
         format="json",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "at most 366 occurrences" in response.json()["until"][0]
