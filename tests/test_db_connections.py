@@ -44,9 +44,12 @@ def test_connections_stay_bounded_under_concurrent_requests(close_at_request_end
     peak, done = [0], threading.Event()
 
     def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _server_connections())
-            time.sleep(0.02)
+        try:
+            while not done.is_set():
+                peak[0] = max(peak[0], _server_connections())
+                time.sleep(0.02)
+        finally:
+            connections.close_all()  # this thread's own connection
 
     with serve_in_thread() as base:
         url = f"{base}/j/{meeting.join_token}/"  # reads the meeting: one query or more
