@@ -210,9 +210,6 @@ CELERY_BEAT_SCHEDULE = {
 TRUSTED_PROXIES = env.list("FORWARDED_ALLOW_IPS", default=[])
 # allauth's own count must stay 0: the adapter answers with client_address instead.
 ALLAUTH_TRUSTED_PROXY_COUNT = 0
-# Proxies left in front of REMOTE_ADDR once uvicorn (--proxy-headers, same variable) has
-# put the client there: none. For readers that take a count, such as DRF's NUM_PROXIES.
-TRUSTED_PROXY_COUNT = 0
 
 # --- Meeting room media ------------------------------------------------------
 # STUN/TURN URLs for browsers (and the media server); TURN credentials are minted per
