@@ -27,6 +27,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.roles import FINANCE, MARKETING, PRIVACY_ADMIN, QUALITY_ASSURANCE, SUPPORT
+from accounts.services import create_api_token
 from billing.models import WebhookEvent
 from meetings import lobby
 from meetings.models import ParticipantSession
@@ -78,7 +79,7 @@ ROUTES: dict[str, str] = {
     "accounts:age_screen": "public",
     "accounts:settings": "signed-in",
     "accounts:api_tokens": "signed-in",
-    "accounts:revoke_api_token": "signed-in",
+    "accounts:revoke_api_token": "signed-in",  # another's token: nothing happens
     "accounts:delete": "signed-in",
     "staff": "staff-any",
     # allauth
@@ -368,6 +369,7 @@ def world(db, client):
     privacy_ticket = Ticket.objects.create(
         name="Ada", email="ada@example.com", topic=Topic.PRIVACY, message=f"Data {CANARY}"
     )
+    api_token, _ = create_api_token(user=host, name=f"CI {CANARY}")
     newsletter = Newsletter.objects.create(subject="News", body_markdown="Hello", created_by=None)
     third_party = ThirdParty.objects.first()
     assert third_party is not None
@@ -440,7 +442,7 @@ def world(db, client):
         "billing": {"pk": event.pk},
         "finance": {"stripe_customer_id": customer.stripe_customer_id},
         "support": {"reference": ticket.reference},
-        "accounts": {"token_id": 999999},
+        "accounts": {"token_id": api_token.pk},
         "admin": {"object_id": host.pk, "content_type_id": 1, "app_label": "auth"},
         "": {"key": "not-a-key", "uidb36": "1", "url": "no-such-page/"},
     }
