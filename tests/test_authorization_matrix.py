@@ -32,7 +32,9 @@ from billing.models import WebhookEvent
 from meetings import lobby
 from meetings.models import ParticipantSession
 from privacy import tokens as privacy_tokens
-from privacy.models import Newsletter, ThirdParty
+from privacy.models import Newsletter, ShineTheLightNotice, ThirdParty
+from privacy.requests.exports import make_download_token
+from privacy.requests.notice_links import make_notice_token
 from privacy.requests.tokens import make_verification_token
 from recordings import qa
 from support.models import Ticket, Topic
@@ -363,6 +365,14 @@ def world(db, client):
     )
 
     privacy_request = submit(name=f"Pat {CANARY}", email="pat@example.com")
+    notice = ShineTheLightNotice.objects.create(
+        request=privacy_request,
+        customer_key="c" * 64,
+        request_year=timezone.now().year,
+        covered_year=timezone.now().year - 1,
+        text="We disclosed nothing.",
+        created_at=timezone.now(),
+    )
     ticket = Ticket.objects.create(
         name="Ada", email="ada@example.com", topic=Topic.SUPPORT, message=f"Help {CANARY}"
     )
@@ -429,6 +439,8 @@ def world(db, client):
                 request_id=privacy_request.pk, email=privacy_request.email
             )
         },
+        "privacy:request_download": {"token": make_download_token(privacy_request)},
+        "privacy:request_notice": {"token": make_notice_token(notice)},
         "privacy": {
             "reference": privacy_request.reference,
             "slug": third_party.slug,
