@@ -15,6 +15,7 @@ that is rolled back, so every request sees the same data. Judged:
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,17 +27,19 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from accounts.models import ApiToken, User
 from accounts.roles import FINANCE, MARKETING, PRIVACY_ADMIN, QUALITY_ASSURANCE, SUPPORT
 from accounts.services import create_api_token
-from billing.models import WebhookEvent
+from billing.models import Subscription, WebhookEvent
 from meetings import lobby
-from meetings.models import ParticipantSession
+from meetings.models import Invitation, Meeting, Occurrence, ParticipantSession, RoomAction
 from privacy import tokens as privacy_tokens
 from privacy.models import Newsletter, ShineTheLightNotice, ThirdParty
 from privacy.requests.exports import make_download_token
 from privacy.requests.notice_links import make_notice_token
 from privacy.requests.tokens import make_verification_token
 from recordings import qa
+from recordings.models import Recording, ShareLink
 from support.models import Ticket, Topic
 from tests.billing.factories import CustomerFactory, InvoiceFactory, SubscriptionFactory
 from tests.factories import UserFactory
@@ -459,7 +462,27 @@ def world(db, client):
         "": {"key": "not-a-key", "uidb36": "1", "url": "no-such-page/"},
     }
     browsers = {ANONYMOUS: client, ATTENDEE: attendee, **signed_in}
-    return browsers, values
+
+    def host_state() -> list[Any]:
+        """Every row of the host's meeting, sittings, invitations, participants, room
+        actions, recording, share links, token, subscription and account."""
+        return [
+            list(queryset.order_by("pk").values())
+            for queryset in (
+                Meeting.objects.filter(pk=meeting.pk),
+                Occurrence.objects.filter(meeting=meeting),
+                Invitation.objects.filter(meeting=meeting),
+                ParticipantSession.objects.filter(occurrence__meeting=meeting),
+                RoomAction.objects.filter(occurrence__meeting=meeting),
+                Recording.objects.filter(host=host),
+                ShareLink.objects.filter(recording=recording),
+                ApiToken.objects.filter(user=host),
+                Subscription.objects.filter(customer=customer),
+                User.objects.filter(pk=host.pk),
+            )
+        ]
+
+    return browsers, values, host_state
 
 
 def url_of(route: Route, values: dict[str, dict[str, Any]]) -> str:
@@ -534,25 +557,33 @@ def close(response: Any) -> None:
         request_finished.connect(close_old_connections)
 
 
-def ask(browser: Client, url: str, api: bool) -> Any:
+def ask(
+    browser: Client, url: str, api: bool, watch: Callable[[], Any] | None, before: Any
+) -> tuple[Any, bool]:
     """The first method the route allows, with an empty body; nothing it does is kept:
-    not its writes (a savepoint rolled back), not its cookies (a sign-out)."""
+    not its writes (a savepoint rolled back), not its cookies (a sign-out). Also whether,
+    after an action (a method other than GET), ``watch()`` reads something else than
+    ``before``."""
     cookies = copy.deepcopy(browser.cookies)
     extra = {"content_type": "application/json"} if api else {}
     with transaction.atomic():
         response = browser.get(url)
+        acted = False
         for method in ("post", "patch", "delete"):
             if response.status_code != 405:
                 break
             close(response)
             response = getattr(browser, method)(url, "{}" if api else {}, **extra)
+            acted = True
+        changed = acted and watch is not None and watch() != before
         transaction.set_rollback(True)
     browser.cookies = cookies
-    return response
+    return response, changed
 
 
 def test_every_identity_gets_what_the_table_says(world):
-    browsers, values = world
+    browsers, values, host_state = world
+    pristine = host_state()  # what every request starts from: each one is rolled back
     problems: list[str] = []
     requests = 0
     join_page = reverse("meetings:join", args=[values["meetings"]["token"]])
@@ -564,7 +595,14 @@ def test_every_identity_gets_what_the_table_says(world):
         api = url.startswith("/api/")
         elsewhere = (join_page,) if entry == "attendee" else ()
         for identity in IDENTITIES:
-            response = ask(browsers[identity], url, api)
+            # What is not theirs to change: the host's, for anyone but the host (and the
+            # attendee and link holders, whom the link lets in), on any route.
+            guarded = identity != HOST and not (
+                permitted(entry, identity) and entry in ("public", "link", "attendee")
+            )
+            response, changed = ask(
+                browsers[identity], url, api, host_state if guarded else None, pristine
+            )
             requests += 1
             status = response.status_code
             where = f"{route.key} {url} as {identity}: {status} {response.get('Location', '')}"
@@ -582,6 +620,8 @@ def test_every_identity_gets_what_the_table_says(world):
                     problems.append(f"not refused ({entry}): {where}")
                 elif CANARY in body_of(response):
                     problems.append(f"a refusal shows the host's data: {where}")
+            if changed:
+                problems.append(f"changed the host's data: {where}")
             close(response)
 
     print(f"{len(all_routes())} routes x {len(IDENTITIES)} identities, {requests} requests")
