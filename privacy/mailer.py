@@ -31,7 +31,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import BadHeaderError, EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
@@ -215,7 +215,8 @@ def _after_failure(
     outgoing: OutgoingEmail, ours: QuerySet[OutgoingEmail], exc: Exception
 ) -> Status:
     error = (str(exc) or type(exc).__name__)[:500]
-    if outgoing.attempts >= MAX_ATTEMPTS:
+    # A header Django refuses to write (a line break in a subject) fails every attempt.
+    if outgoing.attempts >= MAX_ATTEMPTS or isinstance(exc, BadHeaderError):
         if ours.update(
             status=Status.FAILED,
             last_error=error,

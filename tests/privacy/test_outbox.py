@@ -240,6 +240,17 @@ def test_the_last_failed_attempt_marks_the_message_failed(db, provider):
     assert mailer.sweep(now=later(3600)) == []
 
 
+def test_a_header_that_cannot_be_written_fails_at_once(db, provider):
+    outgoing = queue(subject="Soon\nBcc: everyone@example.com")
+
+    assert mailer.deliver(outgoing.pk) == Status.FAILED
+
+    outgoing = row(outgoing)
+    assert outgoing.status == Status.FAILED
+    assert "newline" in outgoing.last_error.lower()
+    assert mail.outbox == []
+
+
 def test_give_up_leaves_a_sent_message_sent(db, provider):
     outgoing = queue()
     mailer.deliver(outgoing.pk)
