@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import Counter
 from typing import Any
 
 from . import ROOT, Report, Result, django_test_database
@@ -65,7 +66,8 @@ def run() -> Report:
             print(
                 f"  DB_CONN_MAX_AGE={max_age}: peak {figures['peak_connections']} server "
                 f"connections under load, {figures['after_load_connections']} left "
-                f"{SETTLE_S:.0f} s after, {figures['failed_requests']} failed requests",
+                f"{SETTLE_S:.0f} s after, {figures['failed_requests']} failed requests "
+                f"{figures['failures'] or ''}",
                 flush=True,
             )
         return Report(
@@ -124,16 +126,19 @@ def _one_setting(
         "peak_connections": max(sampler.samples, default=before),
         "after_load_connections": after,
         "samples": len(sampler.samples),
-        "failed_requests": failed,
+        "failed_requests": sum(failed.values()),
+        "failures": dict(failed),
+        # Every connection on the PostgreSQL server, this benchmark's and anyone else's.
+        "server_wide_peak_connections": max(sampler.server_wide, default=0),
         "server_threads_peak": max(sampler.threads, default=0),
     }
 
 
-async def _load(port: int) -> tuple[list[int], int, float]:
+async def _load(port: int) -> tuple[list[int], Counter[str], float]:
     import aiohttp
 
     timings: list[int] = []
-    failed = 0
+    failed: Counter[str] = Counter()
     remaining = iter(range(REQUESTS))
     url = f"http://127.0.0.1:{port}{PATH}"
 
@@ -144,13 +149,13 @@ async def _load(port: int) -> tuple[list[int], int, float]:
             try:
                 async with session.get(url) as response:
                     await response.read()
-                    ok = response.status == 200
-            except aiohttp.ClientError:
-                ok = False
-            if ok:
+                    outcome = str(response.status)
+            except aiohttp.ClientError as exc:
+                outcome = type(exc).__name__
+            if outcome == "200":
                 timings.append(time.perf_counter_ns() - start)
             else:
-                failed += 1
+                failed[outcome] += 1
 
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -169,17 +174,24 @@ class _Sampler:
         self.conn = psycopg2.connect(**{**params, "dbname": "postgres"})
         self.conn.autocommit = True
         self.samples: list[int] = []
+        self.server_wide: list[int] = []
         self.threads: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self.server_pid = server_pid
 
     def count(self) -> int:
+        return self._counts()[0]
+
+    def _counts(self) -> tuple[int, int]:
         with self.conn.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.database]
+                "SELECT count(*) FILTER (WHERE datname = %s), count(*) FROM pg_stat_activity"
+                " WHERE backend_type = 'client backend'",
+                [self.database],
             )
-            return int(cursor.fetchone()[0])
+            ours, everyone = cursor.fetchone()
+            return int(ours), int(everyone)
 
     def start(self) -> None:
         self._thread.start()
@@ -191,7 +203,9 @@ class _Sampler:
 
     def _loop(self) -> None:
         while not self._stop.wait(SAMPLE_EVERY_S):
-            self.samples.append(self.count())
+            ours, everyone = self._counts()
+            self.samples.append(ours)
+            self.server_wide.append(everyone)
             with contextlib.suppress(OSError):
                 self.threads.append(len(os.listdir(f"/proc/{self.server_pid}/task")))
 
