@@ -161,7 +161,6 @@ def _row(pk: int) -> OutgoingEmail:
 def test_a_worker_killed_mid_send_delivers_exactly_once(
     broker, provider_dir, tmp_path, point, recovery, accepted
 ):
-    started = time.monotonic()
     visibility_timeout = SHORT_VISIBILITY if recovery == "redelivery" else 3600
     first = Worker(tmp_path, "first", pause=point, visibility_timeout=visibility_timeout)
     try:
@@ -216,7 +215,6 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
     assert outbox_provider.acceptances() == [row.message_id] * accepted
     if recovery == "sweep":
         assert task_id not in second.output()  # the sweep did it alone
-    assert time.monotonic() - started < 30
 
 
 def _waited_for_receipt(worker: Worker) -> list[str]:
