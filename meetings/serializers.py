@@ -8,7 +8,7 @@ services, whose errors the views hand back under these serializers' field names.
 import dataclasses
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,7 +41,23 @@ TOO_MANY_INVITEES = f"Invite at most {MAX_INVITEES_PER_REQUEST} people at a time
 # A wall-clock time: "09:00" or "09:00:00", no offset. (OpenAPI's `format: time` is RFC
 # 3339's full-time, which requires an offset, so these are strings with a pattern.)
 LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
-LOCAL_DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T" + LOCAL_TIME_PATTERN[1:]
+# Dates in the years 2000 to 2999 that exist (29 February aside): what the schema
+# promises; the fields also take 29 February. Far years would overflow a UTC conversion.
+MIN_YEAR, MAX_YEAR = 2000, 2999
+YEAR_MESSAGE = f"Give a date in the years {MIN_YEAR} to {MAX_YEAR}."
+_DATE = (
+    r"2[0-9]{3}-"
+    r"((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+)
+_TIME = LOCAL_TIME_PATTERN[1:-1]
+LOCAL_DATE_PATTERN = rf"^{_DATE}$"
+LOCAL_DATETIME_PATTERN = rf"^{_DATE}T{_TIME}$"
+AWARE_DATETIME_PATTERN = rf"^{_DATE}T{_TIME}(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+
+
+def _in_years(field: serializers.Field, value: date) -> None:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        field.fail("year")
 
 
 # --- Fields -------------------------------------------------------------------------
@@ -55,11 +71,20 @@ class UTCDateTimeField(serializers.DateTimeField):
         super().__init__(default_timezone=UTC, **kwargs)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "pattern": AWARE_DATETIME_PATTERN,
+        "example": "2030-03-31T09:00:00+02:00",
+    }
+)
 class AwareDateTimeField(serializers.DateTimeField):
     """An instant: an ISO 8601 date and time with its UTC offset."""
 
     default_error_messages = {
         "naive": "Give the time with its UTC offset, such as 2030-03-31T09:00:00+02:00.",
+        "year": YEAR_MESSAGE,
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -68,7 +93,20 @@ class AwareDateTimeField(serializers.DateTimeField):
     def enforce_timezone(self, value: datetime) -> datetime:
         if value.tzinfo is None or value.utcoffset() is None:
             self.fail("naive")
+        _in_years(self, value)
         return super().enforce_timezone(value)
+
+
+@extend_schema_field({"type": "string", "pattern": LOCAL_DATE_PATTERN, "example": "2030-03-31"})
+class LocalDateField(serializers.DateField):
+    """A local calendar date (YYYY-MM-DD)."""
+
+    default_error_messages = {"year": YEAR_MESSAGE}
+
+    def to_internal_value(self, value: Any) -> date:
+        parsed = super().to_internal_value(value)
+        _in_years(self, parsed)
+        return parsed
 
 
 @extend_schema_field(
@@ -82,18 +120,13 @@ class LocalDateTimeField(serializers.DateTimeField):
             "Give the local date and time without a UTC offset, such as 2030-03-31T09:00; "
             "time_zone says where it is."
         ),
+        "year": YEAR_MESSAGE,
     }
-
-    def to_internal_value(self, value: Any) -> datetime:
-        if isinstance(value, str) and not re.match(LOCAL_DATETIME_PATTERN, value):
-            if re.match(LOCAL_DATETIME_PATTERN[:-1] + ".+$", value):
-                self.fail("aware")
-            self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss]")
-        return super().to_internal_value(value)
 
     def enforce_timezone(self, value: datetime) -> datetime:
         if value.tzinfo is not None:
             self.fail("aware")
+        _in_years(self, value)
         return value
 
 
@@ -194,7 +227,7 @@ class MeetingInputSerializer(serializers.Serializer):
         help_text="IANA time zone the start is given in; defaults to the host's own.",
         error_messages={"invalid_choice": "“{input}” is not a time zone we know."},
     )
-    start_date = serializers.DateField(required=False, help_text="Local date of the first one.")
+    start_date = LocalDateField(required=False, help_text="Local date of the first one.")
     start_time = LocalTimeField(required=False, help_text="Local wall-clock start time.")
     start = LocalDateTimeField(
         required=False,
@@ -207,7 +240,7 @@ class MeetingInputSerializer(serializers.Serializer):
     weekdays = WeekdaysField(
         max_length=7, default=list, help_text="Weekly only: 0 (Monday) to 6 (Sunday)."
     )
-    until = serializers.DateField(allow_null=True, default=None, help_text="Last date, local.")
+    until = LocalDateField(allow_null=True, default=None, help_text="Last date, local.")
     count = serializers.IntegerField(
         min_value=1, max_value=MAX_OCCURRENCES, allow_null=True, default=None
     )
@@ -280,16 +313,23 @@ _START_RULES = {
         "anyOf": [{"required": ["start"]}, {"required": ["start_date", "start_time"]}],
         **_NOT_BOTH_STARTS,
     },
-    "PatchedMeetingInputRequest": _NOT_BOTH_STARTS,
+    # An empty PATCH changes nothing and is refused.
+    "PatchedMeetingInputRequest": {**_NOT_BOTH_STARTS, "minProperties": 1},
+    "PatchedOccurrenceRescheduleRequest": {"minProperties": 1},
 }
 
 
 def state_start_rules(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """drf-spectacular postprocessing hook: the start rules, in the request schemas."""
+    """drf-spectacular postprocessing hook: the start rules and non-empty PATCHes."""
     schemas = result.get("components", {}).get("schemas", {})
     for name, rules in _START_RULES.items():
         if name in schemas:
             schemas[name].update(rules)
+    # Those PATCHes need a body with at least one field.
+    for operations in result.get("paths", {}).values():
+        body = operations.get("patch", {}).get("requestBody")
+        if body is not None:
+            body["required"] = True
     return result
 
 

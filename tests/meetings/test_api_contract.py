@@ -134,3 +134,48 @@ def test_anonymous_clients_are_throttled_by_address(tight_throttles, db):
     spoofed = here.get("/api/nothing-here/", HTTP_X_FORWARDED_FOR="198.51.100.7")
     assert spoofed.status_code == 429
     assert there.get("/api/nothing-here/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"start": "0001-01-01T00:00"},
+        {"start_date": "1999-12-31", "start_time": "09:00"},
+        {"start_date": "3000-01-01", "start_time": "09:00"},
+    ],
+)
+def test_dates_outside_the_years_the_schema_names_are_a_400(api, body):
+    response = api.post(
+        "/api/meetings/", {"title": "T", "duration_minutes": 30} | body, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "years 2000 to 2999" in str(response.json())
+
+
+def test_an_offset_at_the_edge_of_time_is_a_400_not_an_overflow(api, host):
+    meeting = MeetingFactory(host=host, schedule=schedule_in(3))
+    occurrence = meeting.occurrences.get()
+    path = f"/api/meetings/{meeting.public_id}/occurrences/{occurrence.public_id}/"
+
+    response = api.patch(path, {"starts_at": "0001-01-01T00:00:00+14:00"}, format="json")
+
+    assert response.status_code == 400
+
+
+def test_29_february_is_taken_though_the_pattern_leaves_it_out(api):
+    body = {"title": "Leap", "duration_minutes": 30, "start": "2032-02-29T09:00"}
+
+    response = api.post("/api/meetings/", body, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["start_date"] == "2032-02-29"
+
+
+def test_a_patch_needs_a_body_with_a_field(schema):
+    for path, operations in schema["paths"].items():
+        if "patch" in operations:
+            assert operations["patch"]["requestBody"]["required"] is True, path
+    components = schema["components"]["schemas"]
+    assert components["PatchedMeetingInputRequest"]["minProperties"] == 1
+    assert components["PatchedOccurrenceRescheduleRequest"]["minProperties"] == 1
