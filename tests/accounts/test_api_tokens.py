@@ -136,3 +136,9 @@ def test_the_page_is_for_signed_in_people(client, db):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("account_login"))
+
+
+def test_settings_lead_to_the_tokens_page(signed_in):
+    response = signed_in.get(reverse("accounts:settings"))
+
+    assert TOKENS_URL in response.content.decode()
