@@ -13,18 +13,14 @@ from uuid import UUID
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -33,11 +29,9 @@ from rest_framework.serializers import as_serializer_error
 from conferencing.api_errors import RuleRefused
 
 from . import services
-from .attendance import attendance_for, summarise
 from .models import Invitation, Meeting, Occurrence
 from .selectors import meeting_of, meetings_of
 from .serializers import (
-    AttendanceSerializer,
     InvitationCreateSerializer,
     InvitationSerializer,
     MeetingCreateSerializer,
@@ -45,7 +39,6 @@ from .serializers import (
     MeetingSerializer,
     OccurrenceRescheduleSerializer,
     OccurrenceSerializer,
-    attendance_csv,
 )
 
 MEETING_NOT_FOUND = "No meeting of yours has this id."
@@ -384,86 +377,3 @@ class InvitationResendView(HostedMeetingMixin, generics.GenericAPIView):
             services.resend_invitation(invitation=invitation)
         invitation.refresh_from_db()
         return Response(self.get_serializer(invitation).data, status=status.HTTP_202_ACCEPTED)
-
-
-# --- Attendance ---------------------------------------------------------------------
-
-
-class AttendanceCSVRenderer(BaseRenderer):
-    """The attendance table as CSV: a header row, then one row per person."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(
-        self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        return attendance_csv(data["rows"]).encode(self.charset)
-
-
-class FormatFirstNegotiation(DefaultContentNegotiation):
-    """An explicit `?format=` or `.csv` address wins over the Accept header."""
-
-    def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
-    ) -> tuple[BaseRenderer, str]:
-        wanted = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
-        if not wanted:
-            return super().select_renderer(request, renderers, format_suffix)
-        for renderer in renderers:
-            if renderer.format == wanted:
-                return renderer, renderer.media_type
-        raise NotFound(f"There is no “{wanted}” format here.")
-
-
-class AttendanceView(HostedMeetingMixin, generics.GenericAPIView):
-    serializer_class = AttendanceSerializer
-    renderer_classes = [JSONRenderer, AttendanceCSVRenderer]
-    content_negotiation_class = FormatFirstNegotiation
-
-    @extend_schema(
-        summary="Attendance of one occurrence",
-        description="JSON, or CSV with `?format=csv` (or the `attendance.csv` address).",
-        responses={
-            (200, "application/json"): AttendanceSerializer,
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
-        },
-    )
-    def get(
-        self, request: Request, meeting_id: UUID, occurrence_id: UUID, **kwargs: Any
-    ) -> Response:
-        occurrence = self.get_occurrence()
-        rows = attendance_for(occurrence)
-        data = self.get_serializer(
-            {"occurrence": occurrence, "summary": summarise(rows), "rows": rows}
-        ).data
-        response = Response(data)
-        if request.accepted_renderer.format == AttendanceCSVRenderer.format:
-            filename = f"attendance-{occurrence.starts_at:%Y-%m-%d}-{occurrence.public_id}.csv"
-            response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
-
-    def handle_exception(self, exc: Exception) -> Response:
-        # Errors are JSON even when the table was asked for as CSV.
-        response = super().handle_exception(exc)
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = JSONRenderer.media_type
-        return response
-
-
-class AttendanceCSVView(AttendanceView):
-    renderer_classes = [AttendanceCSVRenderer]
-
-    @extend_schema(
-        summary="Attendance of one occurrence as CSV",
-        operation_id="meetings_occurrences_attendance_csv",
-        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
-    )
-    def get(
-        self, request: Request, meeting_id: UUID, occurrence_id: UUID, **kwargs: Any
-    ) -> Response:
-        return super().get(request, meeting_id, occurrence_id)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, live_api
+from . import api, attendance_api, live_api
 
 app_name = "meetings"
 
@@ -18,10 +18,10 @@ urlpatterns = [
     path(MEETING + "occurrences/", api.OccurrenceListView.as_view(), name="occurrence-list"),
     path(OCCURRENCE, api.OccurrenceDetailView.as_view(), name="occurrence-detail"),
     path(OCCURRENCE + "cancel/", api.OccurrenceCancelView.as_view(), name="occurrence-cancel"),
-    path(OCCURRENCE + "attendance/", api.AttendanceView.as_view(), name="attendance"),
+    path(OCCURRENCE + "attendance/", attendance_api.AttendanceView.as_view(), name="attendance"),
     path(
         OCCURRENCE + "attendance.csv",
-        api.AttendanceCSVView.as_view(),
+        attendance_api.AttendanceCSVView.as_view(),
         {"format": "csv"},
         name="attendance-csv",
     ),

@@ -10,8 +10,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient, APIRequestFactory
 
 from conferencing.api_errors import UNEXPECTED_ERROR, exception_handler
-from meetings import api as meetings_api
-from meetings import services
+from meetings import attendance_api, services
 from meetings.errors import InvalidTransition, MeetingError, MeetingFull, RateLimited
 from tests.factories import UserFactory
 from tests.meetings.factories import MeetingFactory, schedule_in
@@ -135,7 +134,7 @@ def broken(*args, **kwargs):
 
 
 def test_a_bug_is_raised_in_tests_rather_than_hidden_in_a_500(api, attendance_path, monkeypatch):
-    monkeypatch.setattr(meetings_api, "attendance_for", broken)
+    monkeypatch.setattr(attendance_api, "attendance_for", broken)
 
     with pytest.raises(RuntimeError, match="a bug"):
         api.get(attendance_path)
@@ -144,7 +143,7 @@ def test_a_bug_is_raised_in_tests_rather_than_hidden_in_a_500(api, attendance_pa
 def test_a_bug_in_production_is_logged_and_answered_in_json(
     api, attendance_path, monkeypatch, caplog
 ):
-    monkeypatch.setattr(meetings_api, "attendance_for", broken)
+    monkeypatch.setattr(attendance_api, "attendance_for", broken)
     api.raise_request_exception = False
 
     for suffix in ["", "?format=csv"]:
