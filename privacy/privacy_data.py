@@ -26,6 +26,7 @@ from .models import (
     PolicyNotice,
     SaleSharingOptOut,
 )
+from .requests import erasure as request_erasure
 from .subjects import AppData, ErasureLine, Subject, lines_with_rows, row
 
 APP = "privacy"
@@ -70,7 +71,8 @@ def _outbox_to(subject: Subject) -> QuerySet[OutgoingEmail]:
 
 
 def _outbox_mentioning(subject: Subject) -> QuerySet[OutgoingEmail]:
-    """Messages to others that quote the address (an invitation's organiser, say)."""
+    """Messages to others that quote the address or name them (an invitation's organiser,
+    a meeting title "Office hours with ..."); only distinctive names count (``Subject.names``)."""
     return OutgoingEmail.objects.filter(subject.mentioned_q(*_CONTENT_FIELDS)).exclude(
         subject.email_q("to")
     )
@@ -207,8 +209,8 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
         ),
         ErasureLine(
             APP,
-            "Messages to other people that quote their address: the content is removed and a "
-            "message not yet sent is withdrawn",
+            "Messages to other people that quote their address or name: the content is "
+            "removed, a subject line naming them replaced, a message not yet sent withdrawn",
             mentioning.count(),
             "anonymised",
         ),
@@ -247,18 +249,24 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
         ErasureLine(
             APP,
             "Audit log entries written before addresses were kept out of the log that "
-            "quote their address",
+            "quote their address or name",
             audit_legacy.count(),
             "kept",
             reason=(
                 "An audit entry cannot be edited without breaking the hash chain that proves "
                 "the log is complete; these rows are kept as the legal record they are."
             ),
+            columns=tuple(
+                f"privacy.AuditEntry.{column}"
+                for column in ("actor_label", "target_id", "purpose", "details")
+            ),
         ),
+        *request_erasure.erase_for(subject, dry_run=True),
     ]
     if dry_run:
         return lines_with_rows(lines)
     with transaction.atomic():
+        request_erasure.erase_for(subject, dry_run=False)
         _withdraw(mentioning, subject)
         for queryset in (
             preferences,
@@ -284,7 +292,7 @@ def _withdraw(messages: QuerySet[OutgoingEmail], subject: Subject) -> None:
             "calendar": "",
             "attachments": [],
         }
-        if any(address in message.subject.lower() for address in subject.emails):
+        if subject.mentions(message.subject):
             changes["subject"] = WITHDRAWN_SUBJECT
         if message.status in unsent:
             changes |= {"status": OutgoingEmail.Status.FAILED, "last_error": WITHDRAWN}

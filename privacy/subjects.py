@@ -29,6 +29,8 @@ Action = Literal["deleted", "anonymised", "cancelled", "kept"]
 # Stand-ins for what erasure removes. Nothing of the original survives in them.
 REMOVED_NAME = "Removed participant"
 REMOVED_DOMAIN = "removed.invalid"
+# What an erased privacy request keeps in place of the requester's name.
+ERASED_NAME = "(erased)"
 
 
 def placeholder_email() -> str:
@@ -40,6 +42,17 @@ def _normalise(email: str) -> str:
     return email.strip().lower()
 
 
+def matchable_name(name: str) -> bool:
+    """Whether a name is distinctive enough to look for in free text.
+
+    Only a full name of at least two words, or one word of at least four letters, is
+    matched: a one- or three-letter name ("Al", "Pat") would hit unrelated text and
+    erasure would blank other people's messages.
+    """
+    name = " ".join(name.split())
+    return len(name.split(" ")) >= 2 or len(name) >= 4
+
+
 @dataclass(frozen=True)
 class Subject:
     """A person: their account if they have one, and the address(es) they are known by."""
@@ -48,15 +61,26 @@ class Subject:
     email: str
     # The account's other verified addresses (allauth), which also name this person.
     other_emails: tuple[str, ...] = field(default=())
+    # Their full names, as the account and their privacy requests give them; only names
+    # distinctive enough to search free text for (see ``matchable_name``).
+    names: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not self.email or "@" not in self.email:
             raise ValueError("A subject needs an email address.")
         object.__setattr__(self, "email", _normalise(self.email))
+        names = {" ".join(name.split()) for name in self.names}
+        object.__setattr__(self, "names", tuple(sorted(n for n in names if matchable_name(n))))
 
     @classmethod
     def for_user(cls, user: User) -> Subject:
-        return cls(user=user, email=user.email, other_emails=_other_addresses(user, user.email))
+        others = _other_addresses(user, user.email)
+        return cls(
+            user=user,
+            email=user.email,
+            other_emails=others,
+            names=_names(user, (user.email, *others)),
+        )
 
     @classmethod
     def for_email(cls, email: str) -> Subject:
@@ -64,12 +88,24 @@ class Subject:
         email = _normalise(email)
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
-            return cls(user=None, email=email)
-        return cls(user=user, email=email, other_emails=_other_addresses(user, email))
+            return cls(user=None, email=email, names=_names(None, (email,)))
+        others = _other_addresses(user, email)
+        return cls(
+            user=user, email=email, other_emails=others, names=_names(user, (email, *others))
+        )
 
     @property
     def emails(self) -> tuple[str, ...]:
         return (self.email, *self.other_emails)
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Everything that names them in free text: addresses and full names, lower case."""
+        return (*self.emails, *(name.lower() for name in self.names))
+
+    def mentions(self, text: str) -> bool:
+        text = text.lower()
+        return any(term in text for term in self.terms)
 
     def email_q(self, field_name: str) -> Q:
         """Rows whose `field_name` is one of this person's addresses, in any letter case."""
@@ -79,11 +115,11 @@ class Subject:
         return query
 
     def mentioned_q(self, *field_names: str) -> Q:
-        """Rows with one of this person's addresses anywhere inside one of the fields."""
+        """Rows with one of this person's addresses or names anywhere inside one of the fields."""
         query = Q()
         for name in field_names:
-            for address in self.emails:
-                query |= Q(**{f"{name}__icontains": address})
+            for term in self.terms:
+                query |= Q(**{f"{name}__icontains": term})
         return query
 
 
@@ -98,6 +134,21 @@ def _other_addresses(user: User, primary: str) -> tuple[str, ...]:
     return tuple(sorted(others))
 
 
+def _names(user: User | None, emails: Sequence[str]) -> tuple[str, ...]:
+    """The account's full name and the names given on their privacy requests."""
+    from privacy.models import PrivacyRequest
+
+    query = Q()
+    for address in emails:
+        query |= Q(email__iexact=address)
+    if user is not None:
+        query |= Q(user=user)
+    names = set(PrivacyRequest.objects.filter(query).values_list("name", flat=True))
+    if user is not None:
+        names.add(user.full_name)
+    return tuple(names - {ERASED_NAME, REMOVED_NAME})
+
+
 @dataclass(frozen=True)
 class ErasureLine:
     """One line of the erasure summary: what happens (or happened) to which rows, and why."""
@@ -107,6 +158,9 @@ class ErasureLine:
     count: int
     action: Action
     reason: str = ""
+    # For kept rows: the columns kept, as "app_label.Model.column"; nothing else of the
+    # rows may still name the person.
+    columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.action not in ("deleted", "anonymised", "cancelled", "kept"):
@@ -115,6 +169,8 @@ class ErasureLine:
             raise ValueError("Say why rows are kept.")
         if self.count < 0:
             raise ValueError("A count cannot be negative.")
+        if self.columns and self.action != "kept":
+            raise ValueError("Only kept rows name the columns they keep.")
 
 
 class PrivacyModule(Protocol):

@@ -393,7 +393,8 @@ def erase(*, request: PrivacyRequest, actor: User) -> list[ErasureLine]:
         request.refresh_from_db()
     if request.state != State.IN_PROGRESS:
         raise RequestError("This request is not open for deletion.")
-    lines = erase_person(_subject_of(request), dry_run=False)
+    subject = _subject_of(request)  # before the account that gives their name is blanked
+    lines = erase_person(subject, dry_run=False)
     kept = [line for line in lines if line.action == "kept"]
     outcome = "We deleted your personal information."
     if kept:
@@ -401,15 +402,20 @@ def erase(*, request: PrivacyRequest, actor: User) -> list[ErasureLine]:
             f"- {line.what} ({line.count}): {line.reason}" for line in kept
         )
     complete(request=request, outcome=outcome, actor=actor, forget_recipient=True)
-    scrub_requester(request=request)
+    scrub_requester(request=request, subject=subject)
     return lines
 
 
-def scrub_requester(*, request: PrivacyRequest) -> None:
-    """After a deletion the request itself keeps only the keyed hash of the address."""
-    PrivacyRequest.objects.filter(pk=request.pk).update(
-        email=f"{request.reference.lower()}@erased.invalid", name="(erased)", postal_address=""
-    )
+def scrub_requester(*, request: PrivacyRequest, subject: Subject | None = None) -> None:
+    """After a deletion the request itself keeps only the keyed hash of the address
+    (and the columns ``erasure.KEPT`` lists); its history loses their name too."""
+    from privacy.subjects import Subject
+
+    from .erasure import scrub
+
+    if subject is None:
+        subject = Subject(user=None, email=request.email, names=(request.name,))
+    scrub(PrivacyRequest.objects.filter(pk=request.pk), subject)
 
 
 CORRECTABLE_FIELDS = ("full_name", "company", "job_title", "time_zone")
