@@ -7,7 +7,7 @@ PORT ?= 8000
 # Reverse proxies in front of `make run` (addresses or networks); settings read it too.
 FORWARDED_ALLOW_IPS ?=
 
-.PHONY: run test test-unit test-e2e lint bench install install-test browser migrate worker beat clean
+.PHONY: run test test-unit test-e2e lint bench install install-test browser janus migrate worker beat clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,13 @@ beat: install
 browser:
 	scripts/install-chromium.sh
 
+# Debian's Janus for tests/janus/ (each test session starts its own on free ports).
+janus:
+	scripts/install-janus.sh
+
 # Browser tests run in their own pytest process: a live server sharing a process with
 # earlier websocket tests broke its handshake.
-test: install-test browser
+test: install-test browser janus
 	$(PY) -m pytest -q --ignore=tests/e2e
 	$(PY) -m pytest -q tests/e2e
 

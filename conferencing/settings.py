@@ -308,6 +308,9 @@ PRIVACY_EXPORTS_ROOT = Path(
     env.str("PRIVACY_EXPORTS_ROOT", default=str(VAR_DIR / "privacy-exports"))
 )
 PRIVACY_EXPORT_LINK_DAYS = env.int("PRIVACY_EXPORT_LINK_DAYS", default=7)
+# The zone whose date starts and reads every legal clock (privacy/deadlines.py): the law
+# counts days as the Californians it protects do, whatever TIME_ZONE or the server says.
+PRIVACY_LEGAL_TIME_ZONE = "America/Los_Angeles"
 # Keys the hash that names people without an account in the disclosure ledger.
 PRIVACY_SUBJECT_KEY = env.str("PRIVACY_SUBJECT_KEY", default=SECRET_KEY)
 

@@ -4,15 +4,24 @@ A clock counts either calendar days or business days; business days skip weekend
 US federal holidays (5 U.S.C. 6103, with the observed-day rule: a Saturday holiday is
 kept on the Friday before, a Sunday one on the Monday after). Day one of any clock is
 the day after receipt.
+
+Every date a clock starts from or is read on is a California date
+(`settings.PRIVACY_LEGAL_TIME_ZONE`), never the server's or the viewer's: a request sent
+at 17:30 on a Wednesday in California was received on that Wednesday, though it is
+already Thursday in UTC.
 """
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
 
 
 class DayKind(StrEnum):
@@ -51,6 +60,32 @@ CCPA_EXTENSION = Clock(
 CCPA_OPT_OUT = Clock(
     "Act on opt-out or limit", 15, DayKind.BUSINESS, "Cal. Code Regs. tit. 11 §§ 7026(f), 7027(g)"
 )
+
+
+def legal_zone() -> ZoneInfo:
+    return ZoneInfo(settings.PRIVACY_LEGAL_TIME_ZONE)
+
+
+def legal_date(moment: datetime) -> date:
+    """The California date of an aware moment: the day a legal clock counts from."""
+    if timezone.is_naive(moment):
+        # A naive time would be read in the server's zone, the very mistake this avoids.
+        raise ValueError("A legal date needs an aware datetime.")
+    return moment.astimezone(legal_zone()).date()
+
+
+def legal_today() -> date:
+    return legal_date(timezone.now())
+
+
+def legal_moment(day: date, at: time = time.min) -> datetime:
+    """The aware moment at `at` on a California date, e.g. the start of a legal day."""
+    return datetime.combine(day, at, tzinfo=legal_zone())
+
+
+def legal_year(year: int) -> tuple[datetime, datetime]:
+    """The start of a California calendar year and of the next one."""
+    return legal_moment(date(year, 1, 1)), legal_moment(date(year + 1, 1, 1))
 
 
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:

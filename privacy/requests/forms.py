@@ -6,10 +6,10 @@ from datetime import date
 from typing import Any
 
 from django import forms
-from django.utils import timezone
 
 from accounts.timezones import validate_time_zone
 from common.header_text import reject_control_characters
+from privacy.deadlines import legal_today
 from privacy.models import Disclosure, PrivacyRequest, ThirdParty
 from privacy.pi_categories import PersonalInfoCategory
 
@@ -201,7 +201,7 @@ class StaffRequestForm(forms.Form):
         help_text="Shine the Light requests sent to another address get 150 days, not 30.",
     )
     received_on = forms.DateField(
-        label="Received on", widget=forms.DateInput(attrs={"type": "date"})
+        label="Received on (California date)", widget=forms.DateInput(attrs={"type": "date"})
     )
     name = forms.CharField(label="Requester's name", max_length=150)
     email = forms.EmailField(label="Requester's email address", max_length=254)
@@ -222,7 +222,7 @@ class StaffRequestForm(forms.Form):
 
     def clean_received_on(self) -> date:
         received = self.cleaned_data["received_on"]
-        if received > timezone.localdate():
+        if received > legal_today():  # the California date, like every legal clock
             raise forms.ValidationError("The date it was received cannot be in the future.")
         return received
 

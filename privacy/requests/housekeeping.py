@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import PRIVACY_ADMIN, holders_of
+from privacy.deadlines import legal_today
 from privacy.email_categories import Category
 from privacy.mailer import send_email
 from privacy.models import PrivacyRequest
@@ -27,7 +28,7 @@ LOG_RETENTION = timedelta(days=730)
 
 def send_due_reminders() -> int:
     """Tell the privacy admins about requests 7 and 2 days before they are due; once each."""
-    today = timezone.localdate()
+    today = legal_today()  # due dates are California dates
     sent = 0
     admins = list(holders_of(PRIVACY_ADMIN).values_list("email", flat=True))
     for days in REMINDER_DAYS:

@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.db.models import Count, Q
 
+from privacy.deadlines import legal_date, legal_year, legal_zone
 from privacy.models import PrivacyRequest
 
 Kind = PrivacyRequest.Kind
 State = PrivacyRequest.State
 
 DEFINITIONS = {
-    "received": "Requests received during the year (by the date they arrived), "
+    "received": "Requests received during the year (by the California date they arrived), "
     "including those never verified.",
     "completed": "Of those, requests we complied with, fully or in part.",
     "denied": "Of those, requests we denied, with the reason told to the requester.",
     "lapsed": "Of those, requests whose requester never confirmed their email address.",
     "open": "Of those, requests not yet closed.",
     "median_days": "For the completed and denied ones: the median number of calendar days "
-    "from the day of receipt to the day of the answer.",
+    "from the day of receipt to the day of the answer (California dates).",
 }
 
 
@@ -48,7 +48,7 @@ def _median(values: list[int]) -> float | None:
 
 def yearly_metrics(*, year: int) -> list[KindFigures]:
     """One line per kind, then a line for all kinds together (kind "all")."""
-    start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    start, end = legal_year(year)
     in_year = PrivacyRequest.objects.filter(received_at__gte=start, received_at__lt=end)
     counts = {
         row["kind"]: row
@@ -66,7 +66,7 @@ def yearly_metrics(*, year: int) -> list[KindFigures]:
     for kind, received_at, closed_at in closed:
         if closed_at is None:
             continue
-        days = (closed_at.astimezone(UTC).date() - received_at.astimezone(UTC).date()).days
+        days = (legal_date(closed_at) - legal_date(received_at)).days
         durations.setdefault(kind, []).append(days)
 
     lines = []
@@ -103,5 +103,7 @@ def yearly_metrics(*, year: int) -> list[KindFigures]:
 
 
 def years_with_requests() -> list[int]:
-    dates = PrivacyRequest.objects.dates("received_at", "year", order="DESC")
-    return [day.year for day in dates]
+    years = PrivacyRequest.objects.datetimes(
+        "received_at", "year", order="DESC", tzinfo=legal_zone()
+    )
+    return [moment.year for moment in years]

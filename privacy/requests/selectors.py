@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from privacy import deadlines
 from privacy.deadlines import Clock
@@ -126,8 +123,8 @@ def overdue_count(*, today: date) -> int:
 
 
 def today() -> date:
-    """Deadlines are dates in the project's zone (UTC), whoever looks at them."""
-    return timezone.localdate(timezone=ZoneInfo(settings.TIME_ZONE))
+    """Deadlines are California dates, whoever looks at them and wherever the server is."""
+    return deadlines.legal_today()
 
 
 def request_from_ticket(reference: str) -> PrivacyRequest | None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from privacy import audit
+from privacy.deadlines import legal_date, legal_zone
 from privacy.disclosures import subject_key as make_subject_key
 from privacy.email_categories import Category
 from privacy.mailer import send_email
@@ -80,8 +81,9 @@ def _email_requester(
         "contact_email": settings.PRIVACY_CONTACT_EMAIL,
         **extra,
     }
-    # For the requester, not for the staff member whose zone this request activated.
-    with timezone.override(None):
+    # For the Californian requester, not the staff member whose zone this request activated:
+    # "received" and "answer by" are then the dates the legal clock counts.
+    with timezone.override(legal_zone()):
         text = render_to_string(f"privacy/requests/email/{template}.txt", context)
     send_email(
         to=request.email,
@@ -112,7 +114,7 @@ def submit(
     if kind == Kind.SHINE_THE_LIGHT and not california_resident:
         raise RequestError("The California Privacy Rights Notice is for California residents.")
     received_at = received_at or timezone.now()
-    due = clocks.deadlines_for(kind, channel, received_at.date())
+    due = clocks.deadlines_for(kind, channel, legal_date(received_at))
     now = timezone.now()
     request = PrivacyRequest.objects.create(
         kind=kind,
@@ -238,7 +240,7 @@ def extend(*, request: PrivacyRequest, reason: str, actor: User) -> PrivacyReque
         raise RequestError("Only access, deletion and correction requests can be extended.")
     if not reason.strip():
         raise RequestError("Give the reason for the extension; the requester is told.")
-    new_due = clocks.extended_due(request.received_at.date())
+    new_due = clocks.extended_due(legal_date(request.received_at))
     updated = PrivacyRequest.objects.filter(
         pk=request.pk, state__in=states.OPEN, extended_at__isnull=True
     ).update(due_on=new_due, extended_at=timezone.now(), extension_reason=reason.strip())
@@ -263,7 +265,7 @@ def answer_shine_the_light(*, request: PrivacyRequest) -> PrivacyRequest:
     """Send this year's notice, or, for a second request in a year, a copy of the first."""
     if request.state not in (State.RECEIVED, State.IN_PROGRESS):
         return request
-    year = request.received_at.year
+    year = legal_date(request.received_at).year
     existing = ShineTheLightNotice.objects.filter(
         customer_key=request.subject_key, request_year=year
     ).first()
@@ -294,8 +296,8 @@ def answer_shine_the_light(*, request: PrivacyRequest) -> PrivacyRequest:
     if existing is not None:
         outcome = (
             f"You already asked this year (request {existing.request.reference}, "
-            f"answered {existing.created_at:%d %B %Y}). The notice is once per calendar "
-            "year; a copy of it is in this email."
+            f"answered {legal_date(existing.created_at):%d %B %Y}). The notice is once per "
+            "calendar year; a copy of it is in this email."
         )
         _email_requester(
             request,

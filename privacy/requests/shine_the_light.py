@@ -8,12 +8,12 @@ and those third parties' names, addresses and business. Nothing in it is typed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
 
+from privacy.deadlines import legal_year
 from privacy.models import Disclosure
 
 from ..pi_categories import PersonalInfoCategory
@@ -27,10 +27,6 @@ class NoticeContent:
     text: str
 
 
-def _year(year: int) -> tuple[datetime, datetime]:
-    return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-
-
 def marketing_disclosures(*, user_id: int | None, subject_key: str, year: int) -> list[Disclosure]:
     """The customer's personal information that went to third parties for their marketing.
 
@@ -40,7 +36,8 @@ def marketing_disclosures(*, user_id: int | None, subject_key: str, year: int) -
     whose = Q(subject_key=subject_key)
     if user_id is not None:
         whose |= Q(user_id=user_id)
-    start, end = _year(year)
+    # The covered year is a California calendar year, like the request year.
+    start, end = legal_year(year)
     return list(
         Disclosure.objects.filter(
             whose,

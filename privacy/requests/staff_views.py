@@ -118,6 +118,7 @@ def _detail(
     context: dict[str, Any] = {
         "privacy_request": privacy_request,
         "status": selectors.clock_status(privacy_request, today=selectors.today()),
+        "received_on": deadlines.legal_date(privacy_request.received_at),
         "confirm_clock": deadlines.CCPA_CONFIRM_RECEIPT,
         "history": selectors.request_history(privacy_request),
         "is_open": is_open,
@@ -284,10 +285,10 @@ def staff_request_correct(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _received_at(day: Any) -> datetime:
-    """A past date becomes noon UTC that day; today is now, so the clock starts right."""
+    """A past California date becomes noon there that day; today is now."""
     if day == selectors.today():
         return timezone.now()
-    return datetime.combine(day, time(12), tzinfo=timezone.get_default_timezone())
+    return deadlines.legal_moment(day, time(12))
 
 
 @never_cache

@@ -1,6 +1,7 @@
 """The yearly figures on a constructed set of requests, with hand-computed medians."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -13,6 +14,7 @@ from tests.privacy.request_helpers import submit
 
 State = PrivacyRequest.State
 METRICS_URL = reverse("privacy:staff_request_metrics")
+CALIFORNIA = ZoneInfo("America/Los_Angeles")
 
 
 def made(kind, *, received, state, days_to_close=None):
@@ -33,15 +35,18 @@ def year_2031(db):
     made("access", received=datetime(2031, 12, 31, 22, tzinfo=UTC), state=State.RECEIVED)
     made("delete", received=jan + timedelta(hours=2), state=State.COMPLETED, days_to_close=3)
     made("delete", received=jun + timedelta(hours=-2), state=State.COMPLETED, days_to_close=8)
-    # Outside the year: counted in neither.
+    # Outside the California year: counted in neither.
     made(
         "access",
-        received=datetime(2030, 12, 31, 23, tzinfo=UTC),
+        received=datetime(2030, 12, 31, 23, tzinfo=CALIFORNIA),
         state=State.COMPLETED,
         days_to_close=1,
     )
     made(
-        "delete", received=datetime(2032, 1, 1, 0, tzinfo=UTC), state=State.DENIED, days_to_close=1
+        "delete",
+        received=datetime(2032, 1, 1, 0, tzinfo=CALIFORNIA),
+        state=State.DENIED,
+        days_to_close=1,
     )
 
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from accounts.roles import FINANCE, PRIVACY_ADMIN
+from privacy.deadlines import legal_date
 from privacy.models import AuditEntry, PrivacyRequest
 from privacy.requests import services
 from tests.factories import UserFactory
@@ -181,7 +182,7 @@ def test_closed_requests_come_after_open_ones_and_filters_apply(staff, admin):
 
 def test_an_extension_is_granted_once_with_a_reason(staff, committed):
     request = submit(kind="delete", email="ext@example.com")
-    received = request.received_at.date()
+    received = legal_date(request.received_at)  # the California day of receipt
 
     first = committed(
         staff.post, url("staff_request_extend", request), {"extend-reason": "Large archive."}

@@ -2,6 +2,7 @@
 the guard (a direct database insert) could have put there."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,6 +12,7 @@ from privacy.pi_categories import PersonalInfoCategory as PI
 from privacy.requests.shine_the_light import compose_notice
 
 EMAIL = "cal@example.com"
+CALIFORNIA = ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture
@@ -77,8 +79,10 @@ def test_a_marketing_disclosure_in_the_ledger_is_named_with_its_categories_and_a
 
 
 def test_only_the_preceding_calendar_year_and_only_this_customer_count(partner):
-    _bypass_the_guard(partner, at=datetime(2025, 12, 31, 23, 59, tzinfo=UTC), categories=["email"])
-    _bypass_the_guard(partner, at=datetime(2027, 1, 1, tzinfo=UTC), categories=["email"])
+    # The years are California calendar years.
+    before = datetime(2025, 12, 31, 23, 59, tzinfo=CALIFORNIA)
+    _bypass_the_guard(partner, at=before, categories=["email"])
+    _bypass_the_guard(partner, at=datetime(2027, 1, 1, tzinfo=CALIFORNIA), categories=["email"])
     _bypass_the_guard(
         partner,
         at=datetime(2026, 5, 1, tzinfo=UTC),
