@@ -231,6 +231,10 @@ MEDIA_GATEWAY = env.str(
 MEDIA_LEASE_TTL_SECONDS = env.int("MEDIA_LEASE_TTL_SECONDS", default=10)
 MEDIA_CLAIM_TIMEOUT_SECONDS = env.float("MEDIA_CLAIM_TIMEOUT_SECONDS", default=5.0)
 MEDIA_WORKERS_KEY_PREFIX = env.str("MEDIA_WORKERS_KEY_PREFIX", default="media")
+# Janus (deploy/janus/), spoken to only by meetings.janus; no admin secret: not set up.
+JANUS_URL = env.str("JANUS_URL", default="http://127.0.0.1:8088/janus")
+JANUS_ADMIN_URL = env.str("JANUS_ADMIN_URL", default="http://127.0.0.1:7088/admin")
+JANUS_ADMIN_SECRET = env.str("JANUS_ADMIN_SECRET", default="")
 
 # --- Auth and accounts (django-allauth) -------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -8,6 +8,7 @@ variables that conferencing/settings.py reads.
 import ast
 import inspect
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -64,7 +65,9 @@ def settings_variables() -> set[str]:
 
 
 def test_expected_services_exist(services):
-    assert {"web", "worker", "beat", "media", "postgres", "redis", "coturn"} <= set(services)
+    assert {"web", "worker", "beat", "media", "postgres", "redis", "coturn", "janus"} <= set(
+        services
+    )
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -164,3 +167,33 @@ def test_dockerfile_cmd_is_the_web_command(services):
     cmd = [line for line in lines if line.startswith("CMD ")][-1].removeprefix("CMD ").strip()
     argv = json.loads(cmd) if cmd.startswith("[") else shlex.split(cmd)
     assert argv == argv_of(services["web"])
+
+
+def test_janus_runs_the_committed_config_and_publishes_only_its_rtp_ports(services):
+    janus = services["janus"]
+    folder = ROOT / janus["build"]
+    dockerfile = (folder / "Dockerfile").read_text()
+    for line in re.findall(r"(?m)^COPY\s+(.+)$", dockerfile):
+        for source in line.split()[:-1]:
+            assert (folder / source).is_file(), source
+    assert os.access(folder / "entrypoint.sh", os.X_OK)
+    assert "apt-get install" in dockerfile and " janus " in dockerfile
+
+    # Browsers reach only the RTP range, mapped one to one as Janus announces it.
+    rtp = re.search(r'rtp_port_range = "(\d+-\d+)"', (folder / "janus.jcfg").read_text())
+    assert janus["ports"] == [f"{rtp.group(1)}:{rtp.group(1)}/udp"]
+    assert set(environment_names(janus)) == {"JANUS_ADMIN_SECRET", "JANUS_NAT_1_1_MAPPING"}
+    assert "TURN_EXTERNAL_IP" in janus["environment"]["JANUS_NAT_1_1_MAPPING"]
+
+
+@pytest.mark.parametrize("name", ["web", "media"])
+def test_app_services_reach_janus_on_the_configured_ports(services, name):
+    http = (ROOT / "deploy" / "janus" / "janus.transport.http.jcfg").read_text()
+    port = re.search(r"(?m)^\s*port = (\d+)", http).group(1)
+    admin_port = re.search(r"(?m)^\s*admin_port = (\d+)", http).group(1)
+    environment = services[name]["environment"]
+    assert environment["JANUS_URL"] == f"http://janus:{port}/janus"
+    assert environment["JANUS_ADMIN_URL"] == f"http://janus:{admin_port}/admin"
+    assert (
+        environment["JANUS_ADMIN_SECRET"] == services["janus"]["environment"]["JANUS_ADMIN_SECRET"]
+    )
