@@ -46,6 +46,14 @@ def actor_label(actor: Any) -> str:
     return str(_without_addresses(str(actor)))
 
 
+def search_key(text: str) -> str:
+    """How an entry names what staff searched for: a keyed hash, since a typed search can
+    be an address or a name. Staff who know the text can recompute it; the log alone
+    cannot be read back."""
+    text = text.strip()
+    return f"search-key:{subject_key(text)[:16]}" if text else ""
+
+
 def _digest(entry: AuditEntry) -> str:
     body = json.dumps(
         {

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.roles import PRIVACY_ADMIN
 from accounts.staff import role_required
 
-from . import selectors, services
+from . import audit, selectors, services
 from .email_categories import Category
 from .forms import EmailPreferencesForm
 from .tokens import (
@@ -20,6 +20,8 @@ from .tokens import (
 
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 SAVED = "Your email preferences are saved."
+SUPPRESSIONS_SHOWN = 500
+SUPPRESSIONS_PURPOSE = "check who unsubscribed from which emails"
 
 
 # Mail providers POST here without cookies (RFC 8058); the signed token is the authority.
@@ -109,5 +111,14 @@ def _preferences_page(
 @role_required(PRIVACY_ADMIN)
 def suppression_console(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")[:254]
-    rows = selectors.suppression_list(search=search)[:500]
+    rows = list(selectors.suppression_list(search=search)[:SUPPRESSIONS_SHOWN])
+    # The addresses shown are people's: one entry per page, naming the search by its hash.
+    audit.record(
+        actor=request.user,
+        action="suppression_list.view",
+        target_type="suppression_list",
+        target_id="list",
+        purpose=SUPPRESSIONS_PURPOSE,
+        details={"search": audit.search_key(search), "results": len(rows)},
+    )
     return render(request, "privacy/staff_suppressions.html", {"rows": rows, "search": search})

@@ -30,6 +30,7 @@ CONTACTS_PER_CLIENT = Limit("contact-form", max_hits=5, window_seconds=10 * 60)
 SENT_REFERENCE_KEY = "support.sent_reference"
 SHOWN = 200
 VIEW_PURPOSE = "answer a contact request"
+QUEUE_PURPOSE = "find the contact requests waiting for an answer"
 
 
 def _initial(request: HttpRequest) -> dict[str, str]:
@@ -109,12 +110,27 @@ def staff_tickets(request: HttpRequest) -> HttpResponse:
         topic=filters.get("topic", ""),
         search=filters.get("q", ""),
     )
+    shown = list(tickets[:SHOWN])
+    # Names, addresses and topics of the people who wrote: one entry per page shown.
+    audit.record(
+        actor=_staff(request),
+        action="ticket.queue_view",
+        target_type="ticket_queue",
+        target_id="queue",
+        purpose=QUEUE_PURPOSE,
+        details={
+            "status": filters.get("status", ""),
+            "topic": filters.get("topic", ""),
+            "search": audit.search_key(filters.get("q", "")),
+            "tickets": [ticket.reference for ticket in shown],
+        },
+    )
     return render(
         request,
         "support/staff_tickets.html",
         {
             "form": form,
-            "tickets": list(tickets[:SHOWN]),
+            "tickets": shown,
             "shown": SHOWN,
             "topics": [Topic(t).label for t in topics],
             "filtered": any(filters.values()),
@@ -146,14 +162,7 @@ def staff_ticket(request: HttpRequest, reference: str) -> HttpResponse:
             status = 400
         except states.InvalidMove as exc:
             refusal, status = exc.message, 409
-    # Every page that shows the message is a view of someone's personal data.
-    audit.record(
-        actor=staff,
-        action="ticket.view",
-        target_type="ticket",
-        target_id=ticket.reference,
-        purpose=VIEW_PURPOSE,
-    )
+    _record_view(staff, ticket)
     moves = states.allowed_moves(ticket.status)
     return render(
         request,
@@ -169,6 +178,17 @@ def staff_ticket(request: HttpRequest, reference: str) -> HttpResponse:
             **_privacy_request_context(staff, ticket),
         },
         status=status,
+    )
+
+
+def _record_view(staff: User, ticket: Ticket) -> None:
+    # Every page that shows the message is a view of someone's personal data.
+    audit.record(
+        actor=staff,
+        action="ticket.view",
+        target_type="ticket",
+        target_id=ticket.reference,
+        purpose=VIEW_PURPOSE,
     )
 
 
@@ -212,6 +232,7 @@ def staff_ticket_to_request(request: HttpRequest, reference: str) -> HttpRespons
         )
         return redirect("privacy:staff_request", reference=opened.reference)
     ticket.refresh_from_db()
+    _record_view(staff, ticket)  # the form comes back with the ticket's message
     moves = states.allowed_moves(ticket.status)
     return render(
         request,

@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from privacy import services
+from privacy import audit, services
 from privacy.email_categories import Category
+from privacy.models import AuditEntry
 from tests.factories import UserFactory
 
 URL = reverse("privacy:staff_suppressions")
@@ -141,3 +142,21 @@ def test_search_term_is_escaped(privacy_admin, mixed_list):
 
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.content.decode()
+
+
+def test_each_view_writes_one_audit_entry_naming_the_search_by_its_keyed_hash(client, mixed_list):
+    staff = UserFactory(roles=["privacy_admin"])
+    client.force_login(staff)
+
+    client.get(URL, {"q": " gone@example.com "})
+    client.get(URL)
+
+    searched, listed = AuditEntry.objects.filter(action="suppression_list.view").order_by("pk")
+    assert searched.actor == listed.actor == staff
+    assert searched.details == {
+        "search": audit.search_key("gone@example.com"),
+        "results": 1,
+    }
+    assert "gone@example.com" not in str(searched.details)
+    assert listed.details == {"search": "", "results": 2}
+    assert audit.verify_chain().ok

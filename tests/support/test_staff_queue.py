@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
+from privacy import audit
 from privacy.models import AuditEntry
 from support.models import Ticket, TicketReply, Topic
 from tests.factories import UserFactory
@@ -370,3 +371,23 @@ def test_times_are_shown_in_the_staff_members_zone(as_user, make_ticket, time_ma
     assert "Received (Europe/Paris)" in queue
     assert "2027-05-01 11:00" in queue
     assert "2027-05-01 11:00 Europe/Paris" in page
+
+
+def test_each_queue_view_writes_one_audit_entry_with_the_tickets_shown(
+    as_user, support_agent, make_ticket
+):
+    shown = make_ticket(Topic.OTHER, email="someone@elsewhere.test")
+    make_ticket(Topic.BILLING, email="open@example.com")
+    client = as_user(support_agent)
+
+    client.get(QUEUE, {"q": "someone@elsewhere.test", "status": "open"})
+
+    entry = AuditEntry.objects.get(action="ticket.queue_view")
+    assert entry.actor == support_agent
+    assert entry.details == {
+        "status": "open",
+        "topic": "",
+        "search": audit.search_key("someone@elsewhere.test"),
+        "tickets": [shown.reference],
+    }
+    assert "someone@elsewhere.test" not in str(entry.details)
