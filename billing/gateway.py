@@ -255,6 +255,24 @@ def retrieve_customer(customer_id: str) -> StripeDict:
     return _call(_client().v1.customers.retrieve, customer_id)
 
 
+def delete_customer(*, customer_id: str, idempotency_key: str) -> StripeDict:
+    """Delete the customer at Stripe (an erasure's direction to its service provider).
+
+    Stripe never refuses this for an existing customer, so there is no anonymising
+    fallback: it removes the customer's email, name, address and saved cards, and cancels
+    any subscription still running. What it keeps are the invoices and payments it already
+    processed, with the name and email printed on them: Stripe's own financial records,
+    which no call of ours can change. A customer Stripe no longer has (deleted by an
+    earlier attempt, or never there) is already what we ask for: success, not an error.
+    Only the id is sent, so no disclosure is recorded here; the caller records the
+    direction itself.
+    """
+    try:
+        return _call(_client().v1.customers.delete, customer_id, options=_options(idempotency_key))
+    except NotFound:
+        return {"id": customer_id, "object": "customer", "deleted": True}
+
+
 def list_customers() -> Iterator[StripeDict]:
     return _iterate(_client().v1.customers.list, {"limit": 100})
 

@@ -33,9 +33,10 @@ TAX_RECORDS_REASON = (
     "no one once the link to the account is cut."
 )
 STRIPE_COPY = (
-    "Stripe, our payment processor, holds its own copy of the customer (email, name, card); "
-    "erasing that copy is done at Stripe, under Stripe's own retention duties, not by this "
-    "erasure."
+    "Stripe, our payment processor, holds its own customer record (email, name, card): it is "
+    "deleted at Stripe once this erasure has committed (see the service providers below). "
+    "The invoices and payments Stripe processed stay there, with the name and email printed "
+    "on them, as the financial records Stripe itself must keep."
 )
 
 
@@ -44,6 +45,21 @@ def _customers(subject: Subject) -> QuerySet[Customer]:
     if subject.user is None:
         return Customer.objects.none()
     return Customer.objects.filter(user=subject.user)
+
+
+def stripe_customer_ids(subject: Subject) -> list[str]:
+    """The person's customers at Stripe: what an erasure asks Stripe to delete.
+
+    Read before the erasure, which cuts the link this reads through.
+    """
+    return list(_customers(subject).order_by("pk").values_list("stripe_customer_id", flat=True))
+
+
+def running_subscriptions(stripe_customer_id: str) -> int:
+    """How many of the customer's subscriptions the mirror still shows as running."""
+    return Subscription.objects.filter(
+        customer__stripe_customer_id=stripe_customer_id, status__in=LIVE
+    ).count()
 
 
 def _webhook_events(customers: QuerySet[Customer]) -> QuerySet[WebhookEvent]:

@@ -50,10 +50,15 @@ def record_disclosure(
     personal: bool = True,
     user: User | None = None,
     email: str = "",
+    key: str = "",
     reference: str = "",
     recorded_by: User | None = None,
 ) -> Disclosure:
-    """Write one ledger row, or raise DisclosureRefused before anything is written."""
+    """Write one ledger row, or raise DisclosureRefused before anything is written.
+
+    `key`: the keyed hash of the address (`subject_key`), for a person whose address is
+    already erased (a direction to delete, recorded after the erasure).
+    """
     if isinstance(third_party, str):
         third_party = ThirdParty.objects.get(slug=third_party)
     purpose = Purpose(purpose)
@@ -61,9 +66,9 @@ def record_disclosure(
     chosen = sorted({PersonalInfoCategory(category).value for category in categories})
     if personal and not chosen:
         raise DisclosureRefused("Say which categories of personal information were disclosed.")
-    if not personal and (chosen or user or email):
+    if not personal and (chosen or user or email or key):
         raise DisclosureRefused("A non-personal disclosure names no person and no category.")
-    if personal and not (user or email):
+    if personal and not (user or email or key):
         raise DisclosureRefused("Say whose personal information was disclosed.")
     if purpose == Purpose.LEGAL and not reference.strip():
         raise DisclosureRefused("A legal disclosure needs the request's reference.")
@@ -72,7 +77,7 @@ def record_disclosure(
         row = Disclosure.objects.create(
             third_party=third_party,
             user=user,
-            subject_key=subject_key(whose) if whose else "",
+            subject_key=key or (subject_key(whose) if whose else ""),
             personal=personal,
             categories=chosen,
             purpose=purpose,

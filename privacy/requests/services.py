@@ -379,14 +379,14 @@ def _subject_of(request: PrivacyRequest) -> Subject:
 
 def erasure_preview(*, request: PrivacyRequest) -> list[ErasureLine]:
     """What a deletion would do, app by app, without changing anything (the dry run)."""
-    from .data_map import erase_person
+    from .provider_directions import dry_run
 
-    return erase_person(_subject_of(request), dry_run=True)
+    return dry_run(subject=_subject_of(request))
 
 
 def erase(*, request: PrivacyRequest, actor: User) -> list[ErasureLine]:
     """Carry out a verified deletion request after staff have read the dry run."""
-    from .data_map import erase_person
+    from .provider_directions import erase_and_direct
 
     if request.kind != Kind.DELETE:
         raise RequestError("Only a deletion request erases data.")
@@ -396,7 +396,7 @@ def erase(*, request: PrivacyRequest, actor: User) -> list[ErasureLine]:
     if request.state != State.IN_PROGRESS:
         raise RequestError("This request is not open for deletion.")
     subject = _subject_of(request)  # before the account that gives their name is blanked
-    lines = erase_person(subject, dry_run=False)
+    lines = erase_and_direct(request=request, subject=subject)
     kept = [line for line in lines if line.action == "kept"]
     outcome = "We deleted your personal information."
     if kept:

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from billing.gateway import GatewayError
 from privacy.models import PrivacyRequest
 
 from . import housekeeping, services
@@ -26,6 +27,28 @@ def build_access_export(self, request_id: int) -> str:  # type: ignore[no-untype
         raise
     except Exception as exc:
         raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+
+
+# Doubled after each failed attempt, up to this: Stripe is retried for about 38 hours.
+STRIPE_DELETION_MAX_BACKOFF = 6 * 3600
+
+
+@shared_task(bind=True, acks_late=True, max_retries=14)
+def direct_stripe_deletion(self, request_id: int, stripe_customer_id: str) -> str:  # type: ignore[no-untyped-def]
+    """Delete an erased person's customer at Stripe; retried with backoff while it is down."""
+    from . import provider_directions
+
+    try:
+        return provider_directions.delete_at_stripe(
+            request_id=request_id,
+            stripe_customer_id=stripe_customer_id,
+            attempt=self.request.retries,
+        )
+    except (GatewayError, provider_directions.WaitForCancellation) as exc:
+        if self.request.retries >= self.max_retries:
+            raise
+        countdown = min(60 * 2**self.request.retries, STRIPE_DELETION_MAX_BACKOFF)
+        raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 @shared_task
