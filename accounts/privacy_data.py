@@ -6,10 +6,13 @@ codes, no API token key (only that a token exists, and since when).
 
 from __future__ import annotations
 
+import json
+
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from rest_framework.authtoken.models import Token
@@ -105,16 +108,38 @@ def _admin_log(subject: Subject) -> QuerySet[LogEntry]:
     return LogEntry.objects.filter(query)
 
 
+def _sessions(subject: Subject) -> list[str]:
+    """Session keys of their account, or whose data holds their address or name (a guest's
+    join details, a message waiting to be shown). The data is encoded, so each is read;
+    erasure is rare and staff-started, which makes a full pass affordable."""
+    user_id = str(subject.user.pk) if subject.user is not None else None
+    keys = []
+    for session in Session.objects.all().iterator(chunk_size=2000):
+        data = session.get_decoded()
+        if (user_id and data.get("_auth_user_id") == user_id) or subject.mentions(
+            json.dumps(data, default=str, ensure_ascii=False)
+        ):
+            keys.append(session.session_key)
+    return keys
+
+
 def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
     user = subject.user
     admin_log = _admin_log(subject)
+    sessions = _sessions(subject)
     lines = [
         ErasureLine(
             APP,
             "Admin history entries that name the person (the name is replaced, the entry stays)",
             admin_log.count(),
             "anonymised",
-        )
+        ),
+        ErasureLine(
+            APP,
+            "Browser sessions: signed in to the account, or holding their address or name",
+            len(sessions),
+            "deleted",
+        ),
     ]
     if user is not None:
         lines = [
@@ -157,6 +182,7 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
         return lines_with_rows(lines)
     with transaction.atomic():
         admin_log.update(object_repr=ERASED_REPR, change_message="")
+        Session.objects.filter(session_key__in=sessions).delete()
         if user is not None:
             services.delete_account(user=user)
     return lines_with_rows(lines)

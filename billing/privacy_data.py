@@ -15,7 +15,7 @@ from functools import partial
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from privacy.subjects import AppData, ErasureLine, Subject, lines_with_rows, row
+from privacy.subjects import AppData, ErasureLine, Subject, columns_of, lines_with_rows, row
 
 from . import tasks
 from .mirror import LIVE
@@ -143,6 +143,7 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
             Invoice.objects.filter(customer__in=customers).count(),
             "kept",
             reason=TAX_RECORDS_REASON,
+            columns=columns_of(Invoice),
         ),
         ErasureLine(
             APP,
@@ -150,6 +151,7 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
             customers.count(),
             "kept",
             reason="The kept invoices point at it. " + STRIPE_COPY,
+            columns=columns_of(Customer, leaving_out=("user",)),
         ),
         # Cancelled at Stripe once the erasure commits, by a task that retries: a rollback
         # could not take back a cancellation made inside the transaction.
@@ -169,6 +171,7 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
                 "The kept invoices refer to them. They mirror what Stripe reports, hold no "
                 "card number, and name no one once the link to the account is cut."
             ),
+            columns=columns_of(Subscription),
         ),
         ErasureLine(
             APP,
@@ -176,6 +179,7 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
             MrrChange.objects.filter(customer__in=customers).count(),
             "kept",
             reason="Amounts and dates only, no personal information; revenue metrics use them.",
+            columns=columns_of(MrrChange),
         ),
         ErasureLine(
             APP,
@@ -186,6 +190,7 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
                 "Only Stripe's ids are stored from each event, never an email, name or card "
                 "detail; they are the record of what Stripe told us."
             ),
+            columns=columns_of(WebhookEvent),
         ),
     ]
     if dry_run:

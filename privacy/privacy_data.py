@@ -235,6 +235,10 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
                 "computed from it). It names the person only by account id or a keyed hash "
                 "of the address, never the address or name."
             ),
+            columns=tuple(
+                f"privacy.Disclosure.{column}"
+                for column in ("user", "subject_key", "purpose", "categories", "description", "at")
+            ),
         ),
         ErasureLine(
             APP,
@@ -244,6 +248,10 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
             reason=(
                 "The audit log is an append-only, hash-chained legal record of who accessed "
                 "personal data. It names accounts by id, never by address."
+            ),
+            columns=tuple(
+                f"privacy.AuditEntry.{column}"
+                for column in ("actor", "actor_label", "action", "target_type", "target_id", "at")
             ),
         ),
         ErasureLine(

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from allauth.account.models import EmailAddress
-from django.db.models import Q
+from django.db.models import Model, Q
 
 from accounts.models import User
 
@@ -171,6 +171,15 @@ class ErasureLine:
             raise ValueError("A count cannot be negative.")
         if self.columns and self.action != "kept":
             raise ValueError("Only kept rows name the columns they keep.")
+
+
+def columns_of(model: type[Model], *, leaving_out: Sequence[str] = ()) -> tuple[str, ...]:
+    """A kept line's columns: every column of `model` but those erasure clears."""
+    return tuple(
+        f"{model._meta.label}.{field.name}"
+        for field in model._meta.concrete_fields
+        if field.name not in leaving_out
+    )
 
 
 class PrivacyModule(Protocol):

@@ -196,6 +196,7 @@ ROUTES: dict[str, str] = {
     "privacy:staff_request_complete": "role:privacy_admin",
     "privacy:staff_request_erase": "role:privacy_admin",
     "privacy:staff_request_correct": "role:privacy_admin",
+    "privacy:staff_request_release": "role:privacy_admin",
     "privacy:staff_ledger": "role:privacy_admin",
     "privacy:staff_third_parties": "role:privacy_admin",
     "privacy:staff_third_party_edit": "role:privacy_admin",

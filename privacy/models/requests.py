@@ -66,6 +66,13 @@ class PrivacyRequest(models.Model):
     export_file = models.CharField(max_length=255, blank=True)
     export_expires_at = models.DateTimeField(null=True, blank=True)
     reminders_sent = models.JSONField(default=list, blank=True)  # days-before already sent
+    # Access: a requester who proved only a mailbox (no re-authenticated account) gets
+    # the link once a privacy admin has looked at the built ZIP (access_export.py).
+    release_required = models.BooleanField(default=False)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["due_on", "received_at"]
@@ -76,6 +83,16 @@ class PrivacyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.kind} ({self.state})"
+
+    @property
+    def awaiting_release(self) -> bool:
+        """The ZIP is built and waits for a privacy admin before its link goes out."""
+        return (
+            self.release_required
+            and self.released_at is None
+            and self.state == self.State.IN_PROGRESS
+            and bool(self.export_file)
+        )
 
 
 class PrivacyRequestEvent(models.Model):

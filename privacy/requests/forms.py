@@ -144,7 +144,14 @@ class ShineTheLightForm(forms.Form):
 
 class QueueFilterForm(forms.Form):
     state = forms.ChoiceField(
-        label="State", required=False, choices=[("", "Any"), ("open", "Open"), *State.choices]
+        label="State",
+        required=False,
+        choices=[
+            ("", "Any"),
+            ("open", "Open"),
+            ("awaiting_release", "Awaiting release"),
+            *State.choices,
+        ],
     )
     kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Any"), *Kind.choices])
     overdue = forms.BooleanField(label="Overdue only", required=False)

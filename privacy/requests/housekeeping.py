@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -76,10 +77,11 @@ def lapse_unverified() -> int:
 
 
 def remove_expired_exports() -> int:
+    """Files whose link expired, and held ones never released (the request was closed)."""
     removed = 0
-    for request in PrivacyRequest.objects.filter(export_expires_at__lt=timezone.now()).exclude(
-        export_file=""
-    ):
+    expired = Q(export_expires_at__lt=timezone.now())
+    never_released = Q(export_expires_at__isnull=True, state__in=states.CLOSED)
+    for request in PrivacyRequest.objects.filter(expired | never_released).exclude(export_file=""):
         export_path(request).unlink(missing_ok=True)
         removed += PrivacyRequest.objects.filter(
             pk=request.pk, export_file=request.export_file

@@ -12,8 +12,11 @@ from privacy.deadlines import Clock
 from privacy.models import Disclosure, PrivacyRequest, PrivacyRequestEvent, ThirdParty
 
 from . import clocks, states
+from .access_export import awaiting_release
 
 State = PrivacyRequest.State
+# A queue filter, not a stage: built access exports that wait for a privacy admin.
+AWAITING_RELEASE = "awaiting_release"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ def request_queue(
     rows: QuerySet[PrivacyRequest] = PrivacyRequest.objects.all()
     if state == "open":
         rows = rows.filter(state__in=states.OPEN)
+    elif state == AWAITING_RELEASE:
+        rows = rows.filter(awaiting_release())
     elif state:
         rows = rows.filter(state=state)
     if kind:
@@ -116,6 +121,10 @@ def third_parties() -> QuerySet[ThirdParty]:
 
 def open_count() -> int:
     return PrivacyRequest.objects.filter(state__in=states.OPEN).count()
+
+
+def awaiting_release_count() -> int:
+    return PrivacyRequest.objects.filter(awaiting_release()).count()
 
 
 def overdue_count(*, today: date) -> int:

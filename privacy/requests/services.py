@@ -7,8 +7,7 @@ the law requires, so no preference can stop them.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -30,7 +29,7 @@ from privacy.models import (
     ShineTheLightNotice,
 )
 
-from . import clocks, exports, states
+from . import clocks, states
 from .shine_the_light import compose_notice
 from .tokens import BadToken, make_verification_token, read_verification_token
 
@@ -177,6 +176,9 @@ def _after_verification(request: PrivacyRequest) -> None:
     if request.kind == Kind.SHINE_THE_LIGHT:
         transaction.on_commit(lambda: tasks.answer_shine_the_light.delay(request.pk))
     elif request.kind == Kind.ACCESS:
+        from .access_export import hold_unless_reauthenticated
+
+        hold_unless_reauthenticated(request)
         transaction.on_commit(lambda: tasks.build_access_export.delay(request.pk))
     elif request.kind in clocks.OPT_OUT_KINDS:
         _apply_opt_out(request)
@@ -331,40 +333,10 @@ def _notice_link(notice: ShineTheLightNotice) -> str:
 
 
 def run_access_export(*, request: PrivacyRequest) -> PrivacyRequest:
-    """Build the person's ZIP with a live progress figure, then send the download link."""
-    from .export_zip import build_export_zip
+    """Build the person's ZIP, then send the link or hold it for release (access_export.py)."""
+    from .access_export import run
 
-    if request.state == State.RECEIVED:
-        start(request=request, actor=None)
-        request.refresh_from_db()
-    if request.state != State.IN_PROGRESS:
-        return request
-    subject = _subject_of(request)
-    name = exports.new_export_name(request)
-    destination = Path(settings.PRIVACY_EXPORTS_ROOT) / name
-    destination.parent.mkdir(parents=True, exist_ok=True)
-
-    def progress(percent: int) -> None:
-        PrivacyRequest.objects.filter(pk=request.pk).update(progress=min(percent, 99))
-
-    build_export_zip(subject, destination=destination, progress=progress)
-    expires = timezone.now() + timedelta(days=settings.PRIVACY_EXPORT_LINK_DAYS)
-    PrivacyRequest.objects.filter(pk=request.pk).update(
-        export_file=name, export_expires_at=expires, progress=100
-    )
-    request.refresh_from_db()
-    link = settings.SITE_URL + reverse(
-        "privacy:request_download", args=[exports.make_download_token(request)]
-    )
-    _email_requester(
-        request, template="export_ready", subject="Your data is ready", link=link, expires=expires
-    )
-    return complete(
-        request=request,
-        outcome=f"A copy of your data was sent as a download link, valid until {expires:%d %B %Y}.",
-        actor=None,
-        notify=False,
-    )
+    return run(request=request)
 
 
 def record_download(*, request: PrivacyRequest, actor: User | None) -> None:

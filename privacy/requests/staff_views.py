@@ -24,7 +24,7 @@ from accounts.staff import role_required
 from privacy import audit, deadlines
 from privacy.models import PrivacyRequest
 
-from . import clocks, metrics, selectors, services, states
+from . import access_export, clocks, metrics, selectors, services, states
 from .forms import (
     CORRECTION_LABELS,
     EraseForm,
@@ -75,6 +75,7 @@ def staff_requests(request: HttpRequest) -> HttpResponse:
             "today": today,
             "filtered": any(filters.values()),
             "overdue_total": selectors.overdue_count(today=today),
+            "awaiting_release_total": selectors.awaiting_release_count(),
         },
     )
 
@@ -130,6 +131,17 @@ def _detail(
         "can_complete": acting and kind in STAFF_ANSWERED,
         "preview": preview,
         "corrections": _correction_rows(privacy_request) if kind == Kind.CORRECT else [],
+        # Counts and section names only: what a release would send, not the data.
+        "contents": (
+            access_export.export_contents(privacy_request)
+            if privacy_request.awaiting_release
+            else None
+        ),
+        "evidence": (
+            access_export.verification_evidence(privacy_request)
+            if kind == Kind.ACCESS and privacy_request.verified_at
+            else None
+        ),
         "deny_form": forms.get("deny_form") or ReasonForm(prefix="deny"),
         "extend_form": forms.get("extend_form") or ReasonForm(prefix="extend"),
         "outcome_form": forms.get("outcome_form") or OutcomeForm(),
@@ -157,6 +169,7 @@ def staff_request_status(request: HttpRequest, reference: str) -> JsonResponse:
             "state_label": privacy_request.get_state_display(),
             "progress": privacy_request.progress,
             "closed": privacy_request.state in states.CLOSED,
+            "awaiting_release": privacy_request.awaiting_release,
         }
     )
 
@@ -281,6 +294,19 @@ def staff_request_correct(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, "The correction was not applied: " + " ".join(exc.messages))
     else:
         messages.success(request, "The corrections are applied; the requester was emailed.")
+    return _back(reference)
+
+
+@role_required(PRIVACY_ADMIN)
+@require_POST
+def staff_request_release(request: HttpRequest, reference: str) -> HttpResponse:
+    privacy_request = _get_request(reference)
+    try:
+        access_export.release_export(request=privacy_request, actor=_staff(request))
+    except services.RequestError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Released: the requester was emailed the download link.")
     return _back(reference)
 
 

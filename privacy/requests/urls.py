@@ -50,6 +50,11 @@ urlpatterns = [
         name="staff_request_erase",
     ),
     path(
+        "staff/requests/<str:reference>/release/",
+        staff_views.staff_request_release,
+        name="staff_request_release",
+    ),
+    path(
         "staff/requests/<str:reference>/correct/",
         staff_views.staff_request_correct,
         name="staff_request_correct",

@@ -197,6 +197,13 @@ def request_download(request: HttpRequest, token: str) -> HttpResponseBase:
             status=410,
             title=title,
         )
+    if privacy_request.release_required and privacy_request.released_at is None:
+        return _problem(
+            request,
+            "This copy of your data is still being reviewed; we email you when it is ready.",
+            status=403,
+            title=title,
+        )
     expires = privacy_request.export_expires_at
     path = exports.export_path(privacy_request)
     if expires is None or expires <= timezone.now() or not path.is_file():

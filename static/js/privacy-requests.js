@@ -20,8 +20,8 @@ function wireExportProgress() {
       const status = await response.json();
       if (bar) { bar.value = status.progress; bar.textContent = `${status.progress}%`; }
       if (text) text.textContent = `${status.progress}%`;
-      if (status.state !== root.dataset.state && status.closed) {
-        // Finished: the page shows the answer and the history.
+      if ((status.state !== root.dataset.state && status.closed) || status.awaiting_release) {
+        // Finished, or built and held: the page shows the answer or the release panel.
         window.location.reload();
         return;
       }

@@ -346,6 +346,7 @@ def test_an_access_request_shows_progress_from_the_status_endpoint(staff):
         "state_label": "In progress",
         "progress": 40,
         "closed": False,
+        "awaiting_release": False,
     }
 
 
