@@ -114,8 +114,9 @@ def create_api_token(
         target_type="api_token",
         target_id=str(token.pk),
         purpose="The account holder created a personal API token.",
+        # Not the name the holder typed: it may name people, and the append-only log
+        # could never be rid of it on an erasure request.
         details={
-            "name": name,
             "prefix": token.prefix,
             "expires_at": expires_at.isoformat() if expires_at else None,
         },

@@ -98,7 +98,9 @@ def _open(*, staff: User, recording: Recording, purpose: str) -> Opening:
                 target_type="recording",
                 target_id=str(fresh.public_id),
                 purpose=purpose,
-                details={"title": fresh.title, "host_id": fresh.host_id},
+                # Not the title: it is the meeting's, which may name people, and the
+                # append-only log could never be rid of it on an erasure request.
+                details={"host_id": fresh.host_id},
             )
             return Opening(recording=fresh, path=storage.composed_path(fresh), entry_id=entry.pk)
     # Outside the block, so raising cannot roll the record of the attempt back.

@@ -73,6 +73,7 @@ def test_staff_with_the_role_get_the_file_and_an_audit_entry(staff, recording):
     assert entry.action == "recording.qa_access"
     assert entry.actor == staff
     assert entry.purpose == PURPOSE
+    assert entry.details == {"host_id": recording.host_id}  # not the title: it may name people
     assert audit.verify_chain().ok
 
 
