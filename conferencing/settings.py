@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -235,6 +236,13 @@ MEDIA_WORKERS_KEY_PREFIX = env.str("MEDIA_WORKERS_KEY_PREFIX", default="media")
 JANUS_URL = env.str("JANUS_URL", default="http://127.0.0.1:8088/janus")
 JANUS_ADMIN_URL = env.str("JANUS_ADMIN_URL", default="http://127.0.0.1:7088/admin")
 JANUS_ADMIN_SECRET = env.str("JANUS_ADMIN_SECRET", default="")
+# Which media engine a sitting runs on (meetings.room.engine): "aiortc" (in process or in
+# media workers, no extra service), "janus", or "auto": Janus for sittings whose plan cap
+# or expected size exceeds the threshold. Recorded on the sitting when its media starts.
+MEDIA_ENGINE = env.str("MEDIA_ENGINE", default="aiortc")
+if MEDIA_ENGINE not in ("aiortc", "janus", "auto"):
+    raise ImproperlyConfigured('MEDIA_ENGINE must be "aiortc", "janus" or "auto"')
+MEDIA_ENGINE_JANUS_THRESHOLD = env.int("MEDIA_ENGINE_JANUS_THRESHOLD", default=25)
 
 # --- Auth and accounts (django-allauth) -------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -90,6 +90,12 @@ class Occurrence(models.Model):
     locked = models.BooleanField(default=False)
     # The host muted everyone and locked unmuting: only hosts may turn their microphone on.
     unmute_locked = models.BooleanField(default=False)
+    # The media engine this sitting runs on, chosen once when its media first starts
+    # (meetings.room.engine); empty until then. A running sitting never switches.
+    media_engine = models.CharField(max_length=8, blank=True, default="")
+    # Its Janus VideoRoom while it runs on Janus: room id, secret, pin, publishers. Kept
+    # here so that every process uses the same room and can recreate it after a restart.
+    janus_room = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [

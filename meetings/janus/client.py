@@ -104,6 +104,8 @@ class JanusSession:
         self._poller: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
         self.closed = False
+        # Set when the long poll or a keepalive fails: Janus restarted or dropped us.
+        self.lost = asyncio.Event()
 
     @property
     def path(self) -> str:
@@ -140,6 +142,8 @@ class JanusSession:
             except (JanusUnavailable, JanusError) as exc:
                 # The session is gone or Janus is down: whoever uses it sees the same error.
                 logger.warning("Janus session %s: keepalive failed: %s", self.id, exc)
+                if not self.closed:
+                    self.lost.set()
                 return
 
     async def destroy(self) -> None:
@@ -194,7 +198,9 @@ class JanusSession:
                 body = await self.client.http.get(url, params, LONG_POLL_TIMEOUT)
             except (JanusUnavailable, JanusError) as exc:
                 self._fail_waiters(exc)
-                logger.warning("Janus session %s: long poll ended: %s", self.id, exc)
+                if not self.closed:
+                    logger.warning("Janus session %s: long poll ended: %s", self.id, exc)
+                    self.lost.set()
                 return
             for event in body if isinstance(body, list) else [body]:
                 self._dispatch(event)
@@ -258,6 +264,14 @@ class JanusHandle:
             error = event.get("error") or {}
             raise JanusError(int(error.get("code") or 0), str(error.get("reason") or "unknown"))
         return JanusEvent(self.id, plugin_data(event), event.get("jsep"), event)
+
+    async def trickle(self, candidate: JsonObject | None) -> None:
+        """One ICE candidate of the peer (``None``: it has gathered them all)."""
+        payload: JsonObject = {"janus": "trickle"}
+        payload["candidate"] = candidate if candidate is not None else {"completed": True}
+        answer = await self.session.call(payload, f"/{self.id}")
+        if answer.get("janus") != "ack":
+            raise JanusUnavailable(f"Janus answered a trickle with {answer!r}")
 
     async def detach(self) -> None:
         await self.session.call({"janus": "detach"}, f"/{self.id}")

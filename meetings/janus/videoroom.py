@@ -93,7 +93,22 @@ class VideoRoomControl:
         if publishers < 1:
             raise ValueError("a room needs room for at least one publisher")
         secret, pin = secrets.token_urlsafe(24), secrets.token_urlsafe(12)
-        body: JsonObject = {
+        body = self._room_settings(secret, pin, publishers, description)
+        for _attempt in range(3):
+            room_id = random_id()
+            try:
+                data = await self.handle.request({**body, "room": room_id})
+            except JanusError as exc:
+                if exc.code == ROOM_EXISTS:
+                    continue
+                raise
+            return JanusRoom(int(data["room"]), secret, pin, publishers)
+        raise JanusError(ROOM_EXISTS, "no free room id after three random picks")
+
+    def _room_settings(
+        self, secret: str, pin: str, publishers: int, description: str
+    ) -> JsonObject:
+        return {
             "request": "create",
             "admin_key": self.admin_key,
             "permanent": False,
@@ -115,16 +130,16 @@ class VideoRoomControl:
             "transport_wide_cc_ext": True,
             "lock_record": True,
         }
-        for _attempt in range(3):
-            room_id = random_id()
-            try:
-                data = await self.handle.request({**body, "room": room_id})
-            except JanusError as exc:
-                if exc.code == ROOM_EXISTS:
-                    continue
+
+    async def recreate_room(self, room: JanusRoom, description: str = "") -> None:
+        """The same room again (id, secret, pin) after a Janus restart forgot it; a room
+        that exists already (another process recreated it first) is fine."""
+        body = self._room_settings(room.secret, room.pin, room.publishers, description)
+        try:
+            await self.handle.request({**body, "room": room.room_id})
+        except JanusError as exc:
+            if exc.code != ROOM_EXISTS:
                 raise
-            return JanusRoom(int(data["room"]), secret, pin, publishers)
-        raise JanusError(ROOM_EXISTS, "no free room id after three random picks")
 
     async def destroy_room(self, room: JanusRoom) -> None:
         """Ends the room and hangs up everyone in it; a room already gone is fine."""

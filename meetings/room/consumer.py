@@ -36,9 +36,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from meetings import lobby, time_limit
 from meetings.media.sfu import SignalError
 
-from . import auth, broadcast, budget, presence, protocol, snapshot
+from . import auth, broadcast, budget, engine, presence, protocol, snapshot
 from .actions import ActionRefused, Actor, moderation, participant, recording
 from .actions import lobby as lobby_actions
+from .gateways.interface import MediaUnavailable
 from .media_gateway import get_gateway
 from .protocol import ProtocolError
 
@@ -187,15 +188,29 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         for group in broadcast.groups_of(member):
             await self.channel_layer.group_add(group, self.channel_name)
             self.groups.append(group)
+        # The engine first: the snapshot tells the client which one its media speaks to.
+        choice = await engine.settle_engine(occurrence_id=member.occurrence_id)
         await self._send_snapshot()
         await database_sync_to_async(presence.announce)(member=member, arrival=arrival)
-        await get_gateway().join(
-            room=member.room, peer_id=member.id, reply_channel=self.channel_name
-        )
+        if choice.notice:
+            notice = ProtocolError("media_unavailable", choice.notice).as_message()
+            await broadcast.send_to_hosts(member.occurrence_id, notice)
+        if choice.engine is not None:
+            await self._join_media(member)
         self.timers = [
             asyncio.create_task(_watch_time_limit(member)),
             asyncio.create_task(self._watch()),
         ]
+
+    async def _join_media(self, member: auth.Member) -> None:
+        try:
+            await get_gateway().join(
+                room=member.room, peer_id=member.id, reply_channel=self.channel_name
+            )
+        except MediaUnavailable as exc:
+            # The room goes on without this participant's media; they are told why.
+            logger.warning("media of participant %s: %s", member.id, exc)
+            await self.send_json(ProtocolError("media_unavailable", str(exc)).as_message())
 
     async def disconnect(self, code: int) -> None:
         await self._cleanup()

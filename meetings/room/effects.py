@@ -21,7 +21,7 @@ from django.db import transaction
 from recordings import services as recording_services
 
 from . import broadcast
-from .media_gateway import get_gateway
+from .media_gateway import ModeratedGateway, get_gateway
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ class Direct:
 
 @dataclass(frozen=True)
 class MediaCommand:
-    """What the media server must do: ``leave`` (drop a peer and its tracks),
+    """What the media server must do: ``leave`` (drop a peer and its tracks), ``mute``
+    (silence the peer's microphone at the media server, or with ``muted`` False let it
+    through again: Janus only, elsewhere the muted client mutes itself),
     ``start_recording``, ``recording_consent`` or ``stop_recording`` (then the recording
     goes to processing, once the media server has closed its files, or failed to)."""
 
@@ -57,6 +59,7 @@ class MediaCommand:
     directory: str = ""
     consented: tuple[str, ...] = ()
     accepted: bool = False
+    muted: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ async def _apply_media(room: str, command: MediaCommand) -> None:
     gateway = get_gateway()
     if command.op == "leave":
         await gateway.leave(room=room, peer_id=command.peer_id)
+    elif command.op == "mute":
+        if isinstance(gateway, ModeratedGateway):
+            await gateway.mute(room=room, peer_id=command.peer_id, muted=command.muted)
     elif command.op == "start_recording":
         await gateway.start_recording(
             room=room,

@@ -9,6 +9,10 @@
   media_worker``) own the rooms, each pinned to one worker by a lease in Redis; see
   ``meetings.media_workers``.
 
+``settings.MEDIA_ENGINE`` other than ``aiortc`` wraps it in ``EngineRouter``: each room's
+requests then go to the engine recorded on its sitting, Janus (``JanusMediaGateway``) or
+the aiortc gateway above.
+
 Room code imports ``get_gateway`` and the interface from here and never knows which one
 runs.
 """
@@ -18,12 +22,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .gateways.interface import MediaGateway, media_signal_event
+from .gateways.engines import EngineRouter
+from .gateways.interface import MediaGateway, ModeratedGateway, media_signal_event
 from .gateways.local import LocalMediaGateway
 
 __all__ = [
     "LocalMediaGateway",
     "MediaGateway",
+    "ModeratedGateway",
     "get_gateway",
     "media_signal_event",
     "reset_gateway",
@@ -36,7 +42,8 @@ def get_gateway() -> MediaGateway:
     """The gateway named by ``settings.MEDIA_GATEWAY``, one per process."""
     global _gateway
     if _gateway is None:
-        _gateway = import_string(settings.MEDIA_GATEWAY)()
+        aiortc = import_string(settings.MEDIA_GATEWAY)()
+        _gateway = aiortc if settings.MEDIA_ENGINE == "aiortc" else EngineRouter(aiortc)
     return _gateway
 
 

@@ -72,6 +72,7 @@ def mute(*, occurrence_id: int, target: str, by: Actor) -> None:
                 occurrence.pk,
                 room_of(occurrence),
                 direct=(effects.Direct(target, {"type": "muted_by_host"}),),
+                media=(effects.MediaCommand("mute", peer_id=target, muted=True),),
                 events=(updated(session.pk),),
             )
         )
@@ -92,9 +93,13 @@ def mute_all(*, occurrence_id: int, by: Actor, lock_unmute: bool = False) -> lis
         sessions.update(audio_muted=True)
         audit(occurrence, "mute_all", by, muted=len(ids), lock_unmute=lock_unmute)
         message = {"type": "muted_all", "ids": ids, "unmute_locked": lock_unmute}
+        muting = tuple(effects.MediaCommand("mute", peer_id=id_, muted=True) for id_ in ids)
         effects.queue(
             effects.Effects(
-                occurrence.pk, room_of(occurrence), events=(effects.RoomEvent(message),)
+                occurrence.pk,
+                room_of(occurrence),
+                media=muting,
+                events=(effects.RoomEvent(message),),
             )
         )
     return ids

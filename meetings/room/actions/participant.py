@@ -53,14 +53,21 @@ def leave(*, session_id: int) -> bool:
     return True
 
 
-def _update_own(member: Member, **columns: bool) -> None:
+def _update_own(
+    member: Member, media: tuple[effects.MediaCommand, ...] = (), **columns: bool
+) -> None:
     updated_rows = ParticipantSession.objects.filter(
         pk=member.session_id, state=State.ADMITTED
     ).update(**columns)
     if not updated_rows:
         raise session_closed()
     effects.queue(
-        effects.Effects(member.occurrence_id, member.room, events=(updated(member.session_id),))
+        effects.Effects(
+            member.occurrence_id,
+            member.room,
+            media=media,
+            events=(updated(member.session_id),),
+        )
     )
 
 
@@ -78,7 +85,10 @@ def set_media_state(*, member: Member, changes: dict[str, bool]) -> None:
             raise ActionRefused(
                 "unmute_locked", "The host has muted everyone: ask the host to let you unmute."
             )
-    _update_own(member, **columns)
+    # Unmuting lets the microphone through a media server that silenced it (Janus).
+    unmuted = columns.get("audio_muted") is False
+    media = (effects.MediaCommand("mute", peer_id=member.id, muted=False),) if unmuted else ()
+    _update_own(member, media, **columns)
 
 
 def chat(*, member: Member, text: str) -> None:

@@ -12,6 +12,7 @@ from recordings.errors import RecordingError
 
 from .. import effects
 from ..auth import Member
+from ..snapshot import JANUS_RECORDING_REFUSAL
 from .common import ActionRefused, Actor, audit, occurrence_for, room_of, stop_recording
 
 
@@ -25,6 +26,8 @@ def start(*, occurrence_id: int, by: Actor) -> str:
         occurrence = occurrence_for(occurrence_id, by)
         if by.session_id is None:
             raise ActionRefused("invalid_action", "Recording starts from inside the meeting.")
+        if occurrence.media_engine == "janus":
+            raise ActionRefused("recording_unavailable", JANUS_RECORDING_REFUSAL)
         session = ParticipantSession.objects.select_related("occurrence__meeting__host").get(
             pk=by.session_id
         )

@@ -12,7 +12,11 @@ one, so the late leave of an old socket cannot remove its reconnected successor.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+
+class MediaUnavailable(Exception):
+    """The media engine can't take this participant now; the message is for people."""
 
 
 class MediaGateway(Protocol):
@@ -35,6 +39,14 @@ class MediaGateway(Protocol):
     ) -> None: ...
 
     async def stop_recording(self, *, room: str, recording_id: str) -> None: ...
+
+
+@runtime_checkable
+class ModeratedGateway(Protocol):
+    """A media server that can silence a participant itself (Janus's ``moderate``); on
+    the others the muted participant's client mutes itself."""
+
+    async def mute(self, *, room: str, peer_id: str, muted: bool) -> None: ...
 
 
 def media_signal_event(signal: dict[str, Any]) -> dict[str, Any]:
