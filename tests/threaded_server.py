@@ -27,6 +27,9 @@ async def _close_media_rooms() -> None:
     gateway = get_gateway()
     for room in list(getattr(gateway, "rooms", dict)()):
         await gateway.close_room(room=room)
+    aclose = getattr(gateway, "aclose", None)
+    if aclose is not None:  # a gateway holding connections (Janus's) on this loop
+        await aclose()
 
 
 @contextlib.contextmanager

@@ -5,7 +5,9 @@ sends (``handle``), answers its offers, sends the server's own offers when the `
 has changed what it receives, and delivers every message to the participant in order from
 one outbox task, so ``on_signal`` may await and may even call back into the room.
 
-Notes for the client author (the browser side of the negotiation):
+Notes for the client author (the browser side of the negotiation; this is the aiortc
+engine's: on a sitting that runs on Janus the client opens two connections instead, see
+``meetings.room.gateways.janus_peer`` and the snapshot's ``media_engine``):
 
 - The client opens: after ``add_peer``, it creates its ``RTCPeerConnection`` (``bundlePolicy:
   "max-bundle"``), adds what it publishes (preferably ``addTransceiver(track, {direction:

@@ -12,7 +12,9 @@ Client to server::
     {"type": "hand", "raised": true}
     {"type": "media_state", "audio_muted": true, "video_off": false, "screen_sharing": false}
                                                  # any subset of the three, at least one
-    {"type": "media", "signal": {...}}           # SDP/ICE for the media server (see media/sfu.py)
+    {"type": "media", "signal": {...}}           # SDP/ICE for the media server (see media/sfu.py;
+                                                 # on Janus each signal names its connection,
+                                                 # "pc": "publish" | "subscribe", see MEDIA ENGINES)
     {"type": "host", "action": "admit" | "deny" | "mute" | "remove", "target": "<participant id>"}
     {"type": "host", "action": "admit_all" | "lock" | "unlock" | "end"}
     {"type": "host", "action": "mute_all", "lock_unmute": false}   # everyone but the hosts;
@@ -36,7 +38,8 @@ messages under load). Messages meant for one connection carry no ``seq``::
      "recording_control": null | {"allowed": bool, "reason": str | null,   # hosts only
                                   "upgrade_url": str | null},
      "participants": [PARTICIPANT, ...], "lobby": [WAITING, ...],    # lobby: hosts only
-     "ice_servers": [{"urls": [...], "username": ..., "credential": ...}]}
+     "ice_servers": [{"urls": [...], "username": ..., "credential": ...}],
+     "media_engine": "aiortc" | "janus" | null}   # null: no media now (an error said why)
     {"type": "participant_joined", "seq": 13, "participant": PARTICIPANT}
     {"type": "participant_updated", "seq": 14, "participant": PARTICIPANT}
     {"type": "participant_left", "seq": 15, "id": "<participant id>", "reason": "left"}
@@ -70,6 +73,17 @@ messages under load). Messages meant for one connection carry no ``seq``::
                    "screen_sharing"}
     WAITING = {"id", "name", "email", "since"}
 
+    MEDIA ENGINES. The snapshot's ``media_engine`` says which media server the client's
+    media speaks to, fixed for the sitting (meetings/room/engine.py). On "aiortc" one
+    peer connection carries everything (meetings/media/negotiation.py). On "janus" the
+    client opens two, and every media signal both ways carries "pc":
+    "publish" (the client offers what it sends, with "sources"; the server answers)
+    and "subscribe" (the server sends "tracks" then an offer with everyone else's
+    streams whenever they change; the client answers). Candidates trickle with their
+    "pc". A signal without "pc" in a Janus room is ignored (a client that started
+    before reading the snapshot starts over); {"type": "reset"} means Janus restarted
+    and the room was recreated: start over on a fresh websocket connection.
+
     ``participant_left`` reasons: "left" (on purpose), "removed" (by the host),
     "disconnected" (the connection was lost and no heartbeat came back within
     ``lobby.HEARTBEAT_TIMEOUT``). A mere disconnect announces nothing: the participant
@@ -86,7 +100,9 @@ Error codes (``error.code``). The connection stays up after:
 ``invalid_json``, ``invalid_message``, ``unknown_type``, ``too_large``, ``binary_frame``,
 ``rate_limited`` (the message was dropped), ``invalid_signal`` (the media server refused
 it), ``not_host``, ``not_found`` (no such participant here), ``invalid_action``,
-``meeting_full``, ``recording_unavailable`` (plan or meeting settings), ``recording_running``,
+``meeting_full``, ``recording_unavailable`` (plan or meeting settings, or a sitting on
+Janus), ``media_unavailable`` (no audio and video now: the media server is down, with
+the reason; to the hosts also when a small sitting fell back to aiortc), ``recording_running``,
 ``not_recording``, ``unmute_locked`` (the host muted everyone and locked unmuting).
 Followed by a close:
 ``flooding`` (4008: too many messages, or too many reconnects of one participant: the

@@ -50,7 +50,8 @@ class JanusServer:
     admin_secret: str
     session_timeout: int
     log: Path
-    command: tuple[str, ...] = ()
+    port: int = 0
+    admin_port: int = 0
 
 
 def free_port() -> int:
@@ -135,16 +136,22 @@ def janus_server(tmp_path_factory, media_address) -> Iterator[JanusServer]:
 
 @contextlib.contextmanager
 def run_janus(
-    folder: Path, media_address: MediaAddress, session_timeout: int = SESSION_TIMEOUT
+    folder: Path,
+    media_address: MediaAddress,
+    session_timeout: int = SESSION_TIMEOUT,
+    *,
+    like: JanusServer | None = None,
 ) -> Iterator[JanusServer]:
-    """Janus on free ports with its media on ``media_address``, stopped on exit."""
+    """Janus on free ports with its media on ``media_address``, stopped on exit; ``like``
+    another (stopped) one: on its ports with its secret, as after a restart."""
     if not os.access(JANUS, os.X_OK):
         message = f"{JANUS} is missing: run scripts/install-janus.sh (make janus)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    secret = secrets.token_urlsafe(24)
-    port, admin_port = free_port(), free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    secret = like.admin_secret if like else secrets.token_urlsafe(24)
+    port, admin_port = (like.port, like.admin_port) if like else (free_port(), free_port())
     write_config(folder, secret, port, admin_port, media_address.interface)
     log = folder / "janus.log"
     command = [
@@ -162,7 +169,8 @@ def run_janus(
         admin_secret=secret,
         session_timeout=session_timeout,
         log=log,
-        command=tuple(command),
+        port=port,
+        admin_port=admin_port,
     )
     deadline = time.monotonic() + START_TIMEOUT
     while not admin_answers(server.admin_url):

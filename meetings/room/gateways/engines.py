@@ -83,6 +83,12 @@ class EngineRouter:
         if isinstance(gateway, ModeratedGateway):
             await gateway.mute(room=room, peer_id=peer_id, muted=muted)
 
+    async def aclose(self) -> None:
+        """Close the Janus gateway's sessions and connections, if it was ever used."""
+        aclose = getattr(self._janus, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
     def rooms(self) -> dict[str, Any]:
         rooms: dict[str, Any] = dict(getattr(self.aiortc, "rooms", dict)())
         if self._janus is not None:

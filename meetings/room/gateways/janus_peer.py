@@ -13,6 +13,8 @@ one per browser peer connection (the ``pc`` field of a media message):
   One offer is outstanding at a time; changes meanwhile wait for the answer.
 
 The browser trickles its candidates on either connection (Janus's own are in its SDP).
+Messages without ``pc`` are ignored: they come from a client that started its media
+before its snapshot told it the engine, and it starts over on two connections.
 """
 
 from __future__ import annotations
@@ -116,7 +118,11 @@ class JanusPeer:
         """One media message of the participant; ``SignalError`` if it is malformed."""
         if not isinstance(message, dict):
             raise SignalError("a message must be an object")
-        pc = message.get("pc", PUBLISH)
+        if "pc" not in message:
+            # From a client that started its media before the snapshot named the engine:
+            # it starts over on Janus's two connections once it has read the snapshot.
+            return
+        pc = message["pc"]
         if pc not in (PUBLISH, SUBSCRIBE):
             raise SignalError('pc must be "publish" or "subscribe"')
         kind = message.get("type")

@@ -32,6 +32,7 @@ import {
   speakerSelectionSupported,
   webrtcSupported,
 } from "./media.js";
+import { JanusMediaConnection } from "./janus_media.js";
 import { LevelMeter } from "./levels.js";
 import { RoomRecording } from "./recording.js";
 import { TimeLimit } from "./time_limit.js";
@@ -283,6 +284,8 @@ function applySnapshot(snapshot, first) {
   state.lobby = Array.isArray(snapshot.lobby) ? snapshot.lobby : [];
   reported = {};
   if (Array.isArray(snapshot.ice_servers)) state.iceServers = snapshot.ice_servers;
+  // Which media server our media speaks to; null: none now (the room said why).
+  state.mediaEngine = snapshot.media_engine === undefined ? "aiortc" : snapshot.media_engine;
   state.synced = true;
   ui.setLocked(state.locked, state.isHost);
   ui.setUnmuteLocked(state.unmuteLocked, state.isHost);
@@ -298,7 +301,13 @@ function applySnapshot(snapshot, first) {
     // A new websocket connection means a new peer on the media server: start over,
     // unless this connection is the one our current peer connection signalled on.
     const id = signalling.connectionId;
-    if (!media || media.closed || (media.boundTo !== null && media.boundTo !== id)) startMedia();
+    if (state.mediaEngine === null) {
+      if (media) media.close();
+      media = null;
+    } else if (!media || media.closed || media.engine !== state.mediaEngine || (media.boundTo !== null && media.boundTo !== id)) {
+      // Also when the media started (early, in join) for another engine than the room's.
+      startMedia();
+    }
   }
   // May open the gate (decidedToPublish) at once, or ask first.
   recording.applySnapshot(snapshot, { first });
@@ -358,12 +367,14 @@ async function decidedToPublish(choice) {
 
 function startMedia() {
   if (media) media.close();
-  const current = new MediaConnection({
+  const Connection = state.mediaEngine === "janus" ? JanusMediaConnection : MediaConnection;
+  const current = new Connection({
     iceServers: state.iceServers,
     send: (signal) => sendMedia(current, signal),
     local,
     publishing: state.publishing,
   });
+  current.engine = state.mediaEngine || "aiortc";
   current.boundTo = null; // the websocket connection its signals went out on
   current.pending = [];
   media = current;
@@ -506,6 +517,10 @@ function receive(message) {
       break;
     case "error":
       recording.refused(message);
+      if (message.code === "media_unavailable") {
+        ui.toast(message.message, { tone: "alert", timeout: 15_000 });
+        break;
+      }
       if (message.code === "unmute_locked") {
         // We tried to unmute while the host keeps us muted: back to muted, and say why.
         setUnmuteLocked(true);

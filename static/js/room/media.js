@@ -348,12 +348,15 @@ export class LocalMedia extends EventTarget {
   }
 }
 
-// The one RTCPeerConnection to the media server.
+// The one RTCPeerConnection to the media server (on Janus, one of two: janus_media.js).
 // Events: "remote" (the remote track mapping changed), "state" {state}, "failed".
+// ``pc`` names the connection in every message it sends ("publish" | "subscribe", Janus
+// only); ``align`` renumbers our offers for aiortc (see alignWithMediaServer).
 export class MediaConnection extends EventTarget {
-  constructor({ iceServers = [], send, local, publishing = true }) {
+  constructor({ iceServers = [], send, local, publishing = true, pc = null, align = true }) {
     super();
-    this.send = send;
+    this.send = pc ? (signal) => send({ ...signal, pc }) : send;
+    this.align = align;
     this.local = local;
     this.publishing = publishing; // false: the senders stay empty (see setPublishing)
     this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
@@ -446,7 +449,7 @@ export class MediaConnection extends EventTarget {
         this.offerWanted = true; // the server's offer came first
         return;
       }
-      await pc.setLocalDescription({ type: "offer", sdp: alignWithMediaServer(offer.sdp) });
+      await pc.setLocalDescription(this.align ? { type: "offer", sdp: alignWithMediaServer(offer.sdp) } : offer);
       if (pc.signalingState !== "have-local-offer") {
         this.offerWanted = true; // rolled back meanwhile
         return;
