@@ -27,6 +27,7 @@ from tests.meetings.factories import MeetingFactory, schedule_in
 from .test_room_in_browser import (
     FRAMES_PER_TILE,
     RECEIVING,
+    SCREEN_DECODED,
     ask_to_join,
     join_when_let_in,
     open_page,
@@ -48,6 +49,18 @@ async () => {
     });
   }
   return samples;
+}
+"""
+
+# Audio packets received on the subscriber connection, all remote tracks together.
+AUDIO_PACKETS = """
+async () => {
+  const pcs = (window.__pcs || []).filter((pc) => pc.connectionState !== "closed");
+  let packets = 0;
+  (await pcs[pcs.length - 1].getStats()).forEach((report) => {
+    if (report.type === "inbound-rtp" && report.kind === "audio") packets += report.packetsReceived;
+  });
+  return packets;
 }
 """
 
@@ -186,8 +199,16 @@ def test_three_people_on_janus_see_and_hear_each_other_and_the_host_removes_and_
     )
     assert sorted(p.display for p in listed) == sorted(ids.values())
 
-    # When the host removes Ben, his media stops reaching Ada within a second
+    # When the host presents, Ada sees the screen decoded; it goes when they stop
     ada = attendees["Ada Attendee"]
+    host_page.get_by_role("button", name="Share screen").click()
+    screen = ada.locator(f"[data-featured] .tile[data-tile='{ids['Hana Host']}:screen']")
+    expect(screen).to_be_visible(timeout=10_000)
+    ada.wait_for_function(SCREEN_DECODED, timeout=15_000, polling=250)
+    host_page.get_by_role("button", name="Stop presenting").first.click()
+    expect(screen).to_have_count(0, timeout=10_000)
+
+    # When the host removes Ben, his media stops reaching Ada within a second
     ben_id = ids["Ben Attendee"]
     ben_track = ada.evaluate(TRACK_OF, ben_id)
     assert ben_track
@@ -205,6 +226,18 @@ def test_three_people_on_janus_see_and_hear_each_other_and_the_host_removes_and_
         lambda control, admin: control.list_participants(_room(occurrence.janus_room))
     )
     assert ben_id not in {p.display for p in listed}
+
+    # When the host mutes Ada, Janus stops forwarding her microphone within a second
+    # (her page mutes itself too, but a disabled track still sends silence), and when
+    # she unmutes it flows again
+    host_page.get_by_role("button", name="Mute Ada Attendee").click()
+    expect(ada.get_by_text("The host muted your microphone")).to_be_visible(timeout=10_000)
+    ada.wait_for_timeout(1_000)
+    before = host_page.evaluate(AUDIO_PACKETS)
+    host_page.wait_for_timeout(1_000)
+    assert host_page.evaluate(AUDIO_PACKETS) == before
+    ada.locator(".controls [data-action='mic']").click()
+    wait_until(host_page, AUDIO_PACKETS, lambda packets: packets > before + 20)
 
     # When the host ends the meeting, the Janus room is destroyed
     host_page.get_by_role("button", name="End meeting for all").click()

@@ -221,14 +221,44 @@ async def test_removal_kicks_revokes_the_token_and_stops_media_within_a_second(
     assert [p.display for p in listed] == ["ada"]
 
 
-async def test_a_stale_connection_leave_keeps_the_reconnected_peer(gateway, clients):
+async def test_a_stale_connection_leave_keeps_the_reconnected_peer(gateway, clients, janus_admin):
     ada = await clients("ada")
     first = ada.channel
+    first_session = gateway.peer("sitting", "ada").session.id
     await ada.join()  # a reconnect: a fresh session replaces the first
+    assert first_session not in await janus_admin.list_sessions()
     await gateway.leave(room="sitting", peer_id="ada", reply_channel=first)
-    assert gateway.peer("sitting", "ada") is not None
+    peer = gateway.peer("sitting", "ada")
+    assert peer is not None
     await gateway.leave(room="sitting", peer_id="ada", reply_channel=ada.channel)
     assert gateway.peer("sitting", "ada") is None
+    # Leaving cleans up at Janus: the session is destroyed and the token removed.
+    assert peer.session.id not in await janus_admin.list_sessions()
+    assert peer.token not in await janus_admin.list_tokens()
+
+
+async def test_a_removal_decided_in_another_process_kicks_at_janus(
+    gateway, clients, janus_server, janus_client, janus_admin
+):
+    ada = await clients("ada")
+    await ada.publish()
+    await eventually(lambda: gateway.peer("sitting", "ada").published)
+    # Another web process: its own gateway, the same sitting's stored room.
+    elsewhere = JanusMediaGateway(
+        client=JanusClient(janus_server.url),
+        admin=JanusAdmin(janus_server.admin_url, janus_server.admin_secret),
+        store=gateway.store,
+        keepalive=1.0,
+    )
+    try:
+        await elsewhere.leave(room="sitting", peer_id="ada")
+    finally:
+        await elsewhere.aclose()
+    control = await VideoRoomControl.open(janus_client, janus_admin)
+    try:
+        assert await control.list_participants(gateway.rooms()["sitting"]) == []
+    finally:
+        await control.close()
 
 
 async def test_mute_moderates_the_microphone_at_janus(gateway, clients):

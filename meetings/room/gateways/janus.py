@@ -138,6 +138,8 @@ class JanusMediaGateway:
         connections = self._connections.get(room, {})
         connection = connections.get(peer_id)
         if connection is None:
+            if reply_channel is None:
+                await self._kick_elsewhere(room, peer_id)
             return
         if reply_channel is not None and connection.reply_channel != reply_channel:
             return  # an older connection's leave: its successor stays
@@ -262,6 +264,23 @@ class JanusMediaGateway:
         await peer.close()
         with contextlib.suppress(*_FAILURES):
             await self.admin.remove_token(peer.token)
+
+    async def _kick_elsewhere(self, room: str, peer_id: str) -> None:
+        """A removal decided in a process that does not hold the participant's session
+        (a page, the API, another web process): kick them by the id Janus knows them by.
+        Their own process then closes their session and token as their socket closes."""
+        janus_room = self._rooms.get(room) or await self.store.room(room)
+        if janus_room is None:
+            return
+        with contextlib.suppress(*_FAILURES):
+            listed = await self._with_control(lambda control: control.list_participants(janus_room))
+            for participant in listed:
+                if participant.display == peer_id:
+                    await self._with_control(
+                        lambda control, pid=participant.participant_id: control.kick(
+                            janus_room, pid
+                        )
+                    )
 
     async def _lost(self, room: str, peer: JanusPeer) -> None:
         connection = self._connections.get(room, {}).get(peer.peer_id)
