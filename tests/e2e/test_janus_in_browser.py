@@ -9,6 +9,7 @@ tiles' tracks are decoded.
 """
 
 import asyncio
+import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,6 +62,27 @@ async () => {
     if (report.type === "inbound-rtp" && report.kind === "audio") packets += report.packetsReceived;
   });
   return packets;
+}
+"""
+
+# Frames decoded from ``peer``'s camera on a subscriber connection opened after the
+# first ``opened`` ones (a fresh connection after Janus restarted).
+FRESH_FRAMES = """
+async ({opened, peer}) => {
+  const fresh = (window.__pcs || []).slice(opened).filter((pc) => pc.connectionState !== "closed");
+  const pc = fresh[fresh.length - 1];
+  const tile = `.tile[data-source='camera'][data-peer-id='${peer}']`;
+  const video = document.querySelector(`${tile} video`);
+  const track = video && video.srcObject ? video.srcObject.getVideoTracks()[0] : null;
+  let frames = 0;
+  if (pc && track) {
+    (await pc.getStats()).forEach((report) => {
+      if (report.type === "inbound-rtp" && report.trackIdentifier === track.id) {
+        frames = report.framesDecoded || 0;
+      }
+    });
+  }
+  return {[peer]: frames};
 }
 """
 
@@ -299,3 +321,71 @@ def _room(stored):
     from meetings.janus.videoroom import JanusRoom
 
     return JanusRoom(stored["room_id"], stored["secret"], stored["pin"], stored["publishers"])
+
+
+@pytest.fixture
+def fresh_gateway():
+    """The server's gateway is made anew from this test's settings, and forgotten after
+    the server (and its rooms) has gone."""
+    reset_gateway()
+    yield
+    reset_gateway()
+
+
+def test_after_a_janus_restart_the_pages_reconnect_and_meet_again(
+    settings,
+    fresh_gateway,
+    tmp_path,
+    media_address,  # noqa: F811 (the fixture)
+    asgi_server,
+    new_page,
+):
+    with contextlib.ExitStack() as stack:
+        first = stack.enter_context(run_janus(tmp_path / "first", media_address, 60))
+        settings.MEDIA_ENGINE = "janus"
+        settings.JANUS_URL = first.url
+        settings.JANUS_ADMIN_URL = first.admin_url
+        settings.JANUS_ADMIN_SECRET = first.admin_secret
+        host = UserFactory(full_name="Hana Host")
+        meeting = MeetingFactory(host=host, title="Restart", schedule=schedule_in(days=1))
+        link = f"{asgi_server.url}/j/{meeting.join_token}/"
+        violations: list[str] = []
+        host_page = open_page(new_page, violations)
+        start_as_host(host_page, asgi_server.url, host, link)
+        ada = open_page(new_page, violations)
+        ask_to_join(ada, link, meeting, "Ada Attendee", "ada@example.com")
+        host_page.get_by_role("button", name="Admit Ada Attendee (from the notice)").click(
+            timeout=15_000
+        )
+        join_when_let_in(ada)
+        ids = {
+            s.display_name: str(s.public_id)
+            for s in ParticipantSession.objects.filter(occurrence__meeting=meeting)
+        }
+        pairs = ((ada, ids["Hana Host"]), (host_page, ids["Ada Attendee"]))
+        for page, other in pairs:
+            wait_until(page, FRAMES_PER_TILE, lambda f, peer=other: f.get(peer, 0) > 0)
+        room_id = Occurrence.objects.get(meeting=meeting).janus_room["room_id"]
+
+        opened = {page: page.evaluate("window.__pcs.length") for page, _other in pairs}
+
+        # When Janus restarts
+        stack.close()
+        restarted = time.monotonic()
+        with run_janus(tmp_path / "second", media_address, 60, like=first) as second:
+            on_janus.server = second
+            # Then both pages start over through our websocket and see each other again,
+            # in the same room, recreated
+            for page, other in pairs:
+                wait_until(
+                    page,
+                    FRESH_FRAMES,
+                    lambda f, peer=other: f.get(peer, 0) > 0,
+                    timeout_s=40,
+                    arg={"opened": opened[page], "peer": other},
+                )
+            took = time.monotonic() - restarted
+            assert on_janus(lambda control, admin: control.exists(room_id))
+            print(f"both pages decode each other again {took:.1f} s after the restart")
+            assert took < 40
+        assert violations == []
