@@ -95,6 +95,7 @@ def test_a_confirmed_deletion_leaves_no_trace_outside_the_kept_columns(
     for request in (access, deletion):  # staff look first: each view is audited
         page = client.get(reverse("privacy:staff_request", args=[request.reference]))
         assert page.status_code == 200
+    assert "privacy.PrivacyRequest.subject_key" in page.content.decode()  # the dry run's
     preview = services.erasure_preview(request=deletion)
     before = find_traces(TERMS)
 
