@@ -47,11 +47,15 @@ class RequestError(Exception):
 def record_event(
     request: PrivacyRequest, *, action: str, actor: User | None = None, note: str = ""
 ) -> None:
+    # The person acting on their own request (deleting their account from settings) is
+    # named as such: their account row outlives the erasure only as a blank.
+    by_requester = actor is not None and actor.pk == request.user_id
+    label = "system" if actor is None else f"user:{actor.pk}"
     PrivacyRequestEvent.objects.create(
         request=request,
         at=timezone.now(),
         actor=actor,
-        actor_label=f"user:{actor.pk}" if actor is not None else "system",
+        actor_label=f"the requester ({label})" if by_requester else label,
         action=action,
         note=note,
     )
@@ -61,7 +65,7 @@ def record_event(
         target_type="privacy_request",
         target_id=request.reference,
         purpose="answer a California privacy request",
-        details={"kind": request.kind},
+        details={"kind": request.kind, **({"by_requester": True} if by_requester else {})},
     )
 
 
@@ -357,7 +361,9 @@ def erasure_preview(*, request: PrivacyRequest) -> list[ErasureLine]:
 
 
 def erase(*, request: PrivacyRequest, actor: User) -> list[ErasureLine]:
-    """Carry out a verified deletion request after staff have read the dry run."""
+    """Carry out a verified deletion request: a privacy admin after reading the dry run,
+    or the account holder themself from their settings (account_deletion.py), whom the
+    history then names as the requester."""
     from .provider_directions import erase_and_direct
 
     if request.kind != Kind.DELETE:
