@@ -83,6 +83,7 @@ def delete_own_account(*, user: User) -> AccountDeletion:
         california_resident=True,
         user=account,
         verified=True,
+        reauthenticated=True,
         actor=account,
     )
     lines = services.erase(request=request, actor=account)

@@ -40,6 +40,10 @@ Kind = PrivacyRequest.Kind
 State = PrivacyRequest.State
 
 
+# The history's proof that the account holder re-entered their password to ask.
+REAUTHENTICATED = "reauthenticated"
+
+
 class RequestError(Exception):
     """A step that cannot be taken; the message is shown to whoever asked."""
 
@@ -111,8 +115,13 @@ def submit(
     received_at: datetime | None = None,
     details: dict[str, Any] | None = None,
     actor: User | None = None,
+    reauthenticated: bool = False,
 ) -> PrivacyRequest:
-    """Take in a request. Unverified ones get a magic link; their clock runs from receipt."""
+    """Take in a request. Unverified ones get a magic link; their clock runs from receipt.
+
+    `reauthenticated`: the account holder re-entered their password to send it, which
+    is what lets an access export go out without a privacy admin's release.
+    """
     kind, channel = Kind(kind), PrivacyRequest.Channel(channel)
     if kind == Kind.SHINE_THE_LIGHT and not california_resident:
         raise RequestError("The California Privacy Rights Notice is for California residents.")
@@ -139,6 +148,12 @@ def submit(
         details=details or {},
     )
     record_event(request, action="received", actor=actor, note=f"Channel: {channel.label}")
+    if reauthenticated:
+        if user is None or not verified:
+            raise RequestError("Only a verified account holder can have re-authenticated.")
+        record_event(
+            request, action=REAUTHENTICATED, actor=user, note="They re-entered their password."
+        )
     if verified:
         _email_requester(request, template="received", subject="We received your request")
         _after_verification(request)

@@ -98,6 +98,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             california_resident=True,
             user=account,
             verified=True,
+            reauthenticated=True,
             details=details,
             actor=account,
         )

@@ -62,6 +62,7 @@ def seed(committed, admin):
         name=NAME_ON_REQUEST,
         user=person,
         actor=person,
+        reauthenticated=True,
         postal_address="1 Fig Lane, Fresno, CA",
         details={"note": f"For {NAME}, both addresses please: {SECOND_EMAIL}"},
     )
