@@ -125,7 +125,10 @@ class DeleteAccountForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     confirm = forms.BooleanField(
-        label="I understand that my account and profile are removed and cannot be restored.",
+        label=(
+            "I understand that my account and the data listed above are deleted and cannot "
+            "be restored."
+        ),
         error_messages={"required": "Tick the box to confirm."},
     )
 
@@ -135,6 +138,11 @@ class DeleteAccountForm(forms.Form):
 
     def clean_password(self) -> str:
         password: str = self.cleaned_data["password"]
+        if not self.user.has_usable_password():
+            # No social sign-in here; an account made without one (by staff) sets it first.
+            raise forms.ValidationError(
+                "Your account has no password yet. Set one (link below), then come back."
+            )
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password.")
         return password

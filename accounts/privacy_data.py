@@ -15,12 +15,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from privacy.subjects import AppData, ErasureLine, Subject, lines_with_rows, row
 
 from . import services
 from .models import ApiToken, UiPreferences, User
+from .tasks import clear_expired_sessions
 
 APP = "accounts"
 ERASED_REPR = "(removed on an erasure request)"
@@ -110,11 +112,13 @@ def _admin_log(subject: Subject) -> QuerySet[LogEntry]:
 
 def _sessions(subject: Subject) -> list[str]:
     """Session keys of their account, or whose data holds their address or name (a guest's
-    join details, a message waiting to be shown). The data is encoded, so each is read;
-    erasure is rare and staff-started, which makes a full pass affordable."""
+    join details, a message waiting to be shown). The data is encoded, so each live one is
+    read; expired ones are deleted whoever they name (``tasks.clear_expired_sessions`` does
+    so daily, and the erasure first), which keeps the pass to the sessions in use."""
     user_id = str(subject.user.pk) if subject.user is not None else None
     keys = []
-    for session in Session.objects.all().iterator(chunk_size=2000):
+    live = Session.objects.filter(expire_date__gt=timezone.now())
+    for session in live.iterator(chunk_size=2000):
         data = session.get_decoded()
         if (user_id and data.get("_auth_user_id") == user_id) or subject.mentions(
             json.dumps(data, default=str, ensure_ascii=False)
@@ -182,6 +186,7 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
         return lines_with_rows(lines)
     with transaction.atomic():
         admin_log.update(object_repr=ERASED_REPR, change_message="")
+        clear_expired_sessions()
         Session.objects.filter(session_key__in=sessions).delete()
         if user is not None:
             services.delete_account(user=user)

@@ -61,7 +61,9 @@ def update_ui_preferences(
 
 @transaction.atomic
 def delete_account(*, user: User) -> None:
-    """Deactivate the account and remove its personal fields now.
+    """Deactivate the account and remove its personal fields: the accounts step of an
+    erasure (``privacy_data.erase_for``). Settings → Delete account runs the whole erasure
+    through ``privacy.requests.account_deletion``, never this step alone.
 
     The row stays so that records pointing at it (meetings hosted, invoices) keep their
     shape; nothing in it identifies the person any more. A new password hash that no one

@@ -1,4 +1,5 @@
 from allauth.account.views import SignupView as AllauthSignupView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -9,6 +10,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from privacy.requests import account_deletion
+from privacy.requests.services import RequestError
+
 from . import age_screen, selectors, services
 from .forms import (
     AgeScreenForm,
@@ -17,6 +21,7 @@ from .forms import (
     ProfileForm,
     UiPreferencesForm,
 )
+from .models import User
 from .staff import consoles_for, is_staff_member
 from .timezones import time_zone_names
 
@@ -132,15 +137,30 @@ def revoke_api_token_view(request: HttpRequest, token_id: int) -> HttpResponse:
     return redirect("accounts:api_tokens")
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def delete_account_view(request: HttpRequest) -> HttpResponse:
-    form = DeleteAccountForm(request.POST or None, user=request.user)  # type: ignore[arg-type]
+    """Delete the account as a deletion request, carried out at once (account_deletion.py)."""
+    user: User = request.user  # type: ignore[assignment]
+    form = DeleteAccountForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
-        services.delete_account(user=request.user)  # type: ignore[arg-type]
+        try:
+            deletion = account_deletion.delete_own_account(user=user)
+        except RequestError:
+            deletion = None  # a double submit: the first one has deleted it
         logout(request)
-        return render(request, "accounts/deleted.html")
-    return render(request, "accounts/delete.html", {"form": form})
+        return render(
+            request,
+            "accounts/deleted.html",
+            {"deletion": deletion, "contact_email": settings.PRIVACY_CONTACT_EMAIL},
+        )
+    return render(
+        request,
+        "accounts/delete.html",
+        {"form": form, "groups": account_deletion.preview(user=user)},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required

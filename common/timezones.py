@@ -3,9 +3,10 @@
 Pages then show times with ``|date`` and ``localtime`` in the signed-in person's zone
 (their profile's ``time_zone``), or in ``settings.TIME_ZONE`` for anyone else, instead of
 each view picking a zone its own way. A page that must show another zone (a meeting's own
-clock, a legal deadline kept in UTC) says so with ``timezone.override`` or
-``{% timezone %}``. Email rendered during a request is for someone else: render it inside
-``timezone.override(None)`` (the default zone).
+clock, a privacy request's legal dates, which are California dates) says so with
+``timezone.override`` or ``{% timezone %}``. Email rendered during a request is for someone
+else: render it inside ``timezone.override(None)`` (the default zone), or in the zone its
+dates belong to (a privacy requester's email: California).
 """
 
 from __future__ import annotations

@@ -194,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.policies.tasks.announce_policy_changes",
         "schedule": 3600.0,
     },
+    "clear-expired-sessions": {
+        "task": "accounts.tasks.clear_expired_sessions",
+        "schedule": 24 * 3600.0,
+    },
     "remind-due-privacy-requests": {
         "task": "privacy.requests.tasks.remind_due_privacy_requests",
         "schedule": 24 * 3600.0,

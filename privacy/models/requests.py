@@ -24,6 +24,8 @@ class PrivacyRequest(models.Model):
         DESIGNATED_EMAIL = "designated_email", "The designated email address"
         DESIGNATED_POST = "designated_post", "Post to the designated address"
         ELSEWHERE = "elsewhere", "Another address or channel"
+        # Settings → Delete account, signed in and with the password entered again.
+        ACCOUNT_SETTINGS = "account_settings", "Account settings (signed in, password re-entered)"
 
     class State(models.TextChoices):
         UNVERIFIED = "unverified", "Waiting for the requester to verify"

@@ -31,15 +31,10 @@ State = PrivacyRequest.State
 
 
 def reauthenticated_account_holder(request: PrivacyRequest) -> bool:
-    """Whether the account holder asked themselves, signed in, at the web form.
-
-    That form asks a signed-in person for their password again before it takes the
-    request (``reauthentication_required``), and records them as the one who sent it.
-    """
-    if request.user_id is None or request.channel != PrivacyRequest.Channel.WEB_FORM:
-        return False
+    """Whether the account holder re-entered their password to send the request (the web
+    form asks a signed-in person for it, ``reauthentication_required``)."""
     return PrivacyRequestEvent.objects.filter(
-        request=request, action="received", actor_id=request.user_id
+        request=request, action=services.REAUTHENTICATED
     ).exists()
 
 

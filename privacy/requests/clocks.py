@@ -12,7 +12,15 @@ from privacy.models import PrivacyRequest
 Kind = PrivacyRequest.Kind
 Channel = PrivacyRequest.Channel
 
-DESIGNATED = frozenset({Channel.WEB_FORM, Channel.DESIGNATED_EMAIL, Channel.DESIGNATED_POST})
+# Account settings: the privacy policy names it as the way to delete an account.
+DESIGNATED = frozenset(
+    {
+        Channel.WEB_FORM,
+        Channel.DESIGNATED_EMAIL,
+        Channel.DESIGNATED_POST,
+        Channel.ACCOUNT_SETTINGS,
+    }
+)
 # CCPA requests answered on the 45-day clock (and that one extension may lengthen).
 RESPONSE_KINDS = frozenset({Kind.ACCESS, Kind.DELETE, Kind.CORRECT})
 OPT_OUT_KINDS = frozenset({Kind.OPT_OUT, Kind.LIMIT})

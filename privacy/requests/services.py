@@ -40,6 +40,10 @@ Kind = PrivacyRequest.Kind
 State = PrivacyRequest.State
 
 
+# The history's proof that the account holder re-entered their password to ask.
+REAUTHENTICATED = "reauthenticated"
+
+
 class RequestError(Exception):
     """A step that cannot be taken; the message is shown to whoever asked."""
 
@@ -47,11 +51,15 @@ class RequestError(Exception):
 def record_event(
     request: PrivacyRequest, *, action: str, actor: User | None = None, note: str = ""
 ) -> None:
+    # The person acting on their own request (deleting their account from settings) is
+    # named as such: their account row outlives the erasure only as a blank.
+    by_requester = actor is not None and actor.pk == request.user_id
+    label = "system" if actor is None else f"user:{actor.pk}"
     PrivacyRequestEvent.objects.create(
         request=request,
         at=timezone.now(),
         actor=actor,
-        actor_label=f"user:{actor.pk}" if actor is not None else "system",
+        actor_label=f"the requester ({label})" if by_requester else label,
         action=action,
         note=note,
     )
@@ -61,7 +69,7 @@ def record_event(
         target_type="privacy_request",
         target_id=request.reference,
         purpose="answer a California privacy request",
-        details={"kind": request.kind},
+        details={"kind": request.kind, **({"by_requester": True} if by_requester else {})},
     )
 
 
@@ -107,8 +115,13 @@ def submit(
     received_at: datetime | None = None,
     details: dict[str, Any] | None = None,
     actor: User | None = None,
+    reauthenticated: bool = False,
 ) -> PrivacyRequest:
-    """Take in a request. Unverified ones get a magic link; their clock runs from receipt."""
+    """Take in a request. Unverified ones get a magic link; their clock runs from receipt.
+
+    `reauthenticated`: the account holder re-entered their password to send it, which
+    is what lets an access export go out without a privacy admin's release.
+    """
     kind, channel = Kind(kind), PrivacyRequest.Channel(channel)
     if kind == Kind.SHINE_THE_LIGHT and not california_resident:
         raise RequestError("The California Privacy Rights Notice is for California residents.")
@@ -135,6 +148,12 @@ def submit(
         details=details or {},
     )
     record_event(request, action="received", actor=actor, note=f"Channel: {channel.label}")
+    if reauthenticated:
+        if user is None or not verified:
+            raise RequestError("Only a verified account holder can have re-authenticated.")
+        record_event(
+            request, action=REAUTHENTICATED, actor=user, note="They re-entered their password."
+        )
     if verified:
         _email_requester(request, template="received", subject="We received your request")
         _after_verification(request)
@@ -357,7 +376,9 @@ def erasure_preview(*, request: PrivacyRequest) -> list[ErasureLine]:
 
 
 def erase(*, request: PrivacyRequest, actor: User) -> list[ErasureLine]:
-    """Carry out a verified deletion request after staff have read the dry run."""
+    """Carry out a verified deletion request: a privacy admin after reading the dry run,
+    or the account holder themself from their settings (account_deletion.py), whom the
+    history then names as the requester."""
     from .provider_directions import erase_and_direct
 
     if request.kind != Kind.DELETE:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
 from meetings.ratelimit import Limit, client_address, hit
+from privacy.deadlines import legal_date
 from privacy.models import PrivacyRequest
 from recordings.media import serve_file
 
@@ -97,6 +98,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             california_resident=True,
             user=account,
             verified=True,
+            reauthenticated=True,
             details=details,
             actor=account,
         )
@@ -234,4 +236,8 @@ def request_notice(request: HttpRequest, token: str) -> HttpResponse:
         notice = read_notice_token(token)
     except BadNoticeLink as exc:
         return _problem(request, str(exc), status=400, title="This notice link does not work")
-    return render(request, "privacy/requests/notice.html", {"notice": notice})
+    # Issued on the California date, the calendar its request year and covered year are on.
+    issued_on = legal_date(notice.created_at)
+    return render(
+        request, "privacy/requests/notice.html", {"notice": notice, "issued_on": issued_on}
+    )

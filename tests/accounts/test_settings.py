@@ -106,7 +106,7 @@ def test_an_unknown_layout_is_refused(signed_in, user):
 def test_delete_needs_the_password_and_the_tick(signed_in, user):
     response = signed_in.post(DELETE_URL, {"password": "wrong", "confirm": ""})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     errors = response.context["form"].errors
     assert "not your password" in errors["password"][0]
     assert "Tick the box" in errors["confirm"][0]

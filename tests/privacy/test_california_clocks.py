@@ -22,7 +22,7 @@ from privacy.requests import housekeeping, services
 from privacy.requests.metrics import yearly_metrics, years_with_requests
 from tests.factories import UserFactory
 from tests.privacy import request_helpers
-from tests.privacy.request_helpers import mails_to, submit
+from tests.privacy.request_helpers import mails_to, path_in, submit
 
 committed = request_helpers.committed  # a fixture shared by the request tests
 
@@ -192,14 +192,18 @@ def ask_for_the_notice(committed, time_machine, moment: datetime, email="cal@exa
     ],
 )
 def test_the_notice_year_is_the_california_year(
-    settings, committed, time_machine, setup, moment, request_year, covered_year
+    client, settings, committed, time_machine, setup, moment, request_year, covered_year
 ):
     with zones(settings, setup):
         request = ask_for_the_notice(committed, time_machine, moment)
 
     notice = ShineTheLightNotice.objects.get(request=request)
     assert (notice.request_year, notice.covered_year) == (request_year, covered_year)
-    assert f"During {covered_year} we did not disclose" in mails_to(request.email)[-1].body
+    notice_mail = mails_to(request.email)[-1]
+    assert f"During {covered_year} we did not disclose" in notice_mail.body
+    # The printable copy is dated on the same calendar, for anyone who opens it.
+    page = client.get(path_in(notice_mail.body, "/privacy/requests/notice/"))
+    assert f"issued {moment:%-d %B %Y}</p>" in page.content.decode()
 
 
 @pytest.mark.django_db

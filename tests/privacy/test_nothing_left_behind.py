@@ -11,8 +11,12 @@ from django.urls import reverse
 
 from accounts.roles import PRIVACY_ADMIN
 from meetings.invitations import email_request
+from privacy.email_categories import Category
+from privacy.mailer import send_email
 from privacy.models import OutgoingEmail, PrivacyRequest, PrivacyRequestEvent
+from privacy.privacy_data import WITHDRAWN_SUBJECT
 from privacy.requests import exports, services
+from privacy.requests.data_map import erase_person
 from privacy.subjects import Subject
 from privacy.traces import find_traces
 from recordings import storage
@@ -58,6 +62,7 @@ def seed(committed, admin):
         name=NAME_ON_REQUEST,
         user=person,
         actor=person,
+        reauthenticated=True,
         postal_address="1 Fig Lane, Fresno, CA",
         details={"note": f"For {NAME}, both addresses please: {SECOND_EMAIL}"},
     )
@@ -95,6 +100,7 @@ def test_a_confirmed_deletion_leaves_no_trace_outside_the_kept_columns(
     for request in (access, deletion):  # staff look first: each view is audited
         page = client.get(reverse("privacy:staff_request", args=[request.reference]))
         assert page.status_code == 200
+    assert "privacy.PrivacyRequest.subject_key" in page.content.decode()  # the dry run's
     preview = services.erasure_preview(request=deletion)
     before = find_traces(TERMS)
 
@@ -191,3 +197,24 @@ def test_the_command_counts_traces(db, capsys):
     out = capsys.readouterr().out
     assert "accounts.User.email" in out and "accounts.User.full_name" in out
     assert out.strip().endswith("traces")
+
+
+def test_an_unsent_message_naming_them_only_by_name_is_withdrawn(db):
+    host = UserFactory(email="harriet@example.com", full_name="Harriet Hostington")
+    naming = send_email(
+        to="olga@example.com",
+        subject="Invitation: Office hours with harriet hostington",
+        text="HARRIET HOSTINGTON invites you.",
+        category=Category.TRANSACTIONAL,
+    )
+    first_name_only = send_email(
+        to="olga@example.com", subject="Harriet says hi", text="", category=Category.TRANSACTIONAL
+    )
+
+    erase_person(Subject.for_user(host), dry_run=False)
+
+    naming.refresh_from_db()
+    first_name_only.refresh_from_db()
+    assert naming.status == OutgoingEmail.Status.FAILED
+    assert (naming.subject, naming.text_body) == (WITHDRAWN_SUBJECT, "")
+    assert first_name_only.status == OutgoingEmail.Status.QUEUED  # a first name is not enough

@@ -27,7 +27,9 @@ def ready(db, committed, time_machine):
     """An account holder's access request whose ZIP is built; returns (request, link path)."""
     time_machine.move_to(datetime(2031, 5, 6, 10, 0, tzinfo=UTC), tick=False)
     user = UserFactory(email="reader@example.com")
-    request = committed(submit, kind="access", user=user, email=user.email, actor=user)
+    request = committed(
+        submit, kind="access", user=user, email=user.email, actor=user, reauthenticated=True
+    )
     request.refresh_from_db()
     assert request.state == PrivacyRequest.State.COMPLETED
     ready_mail = next(m for m in mails_to(user.email) if "Your data is ready" in m.subject)

@@ -260,3 +260,11 @@ def test_a_denied_held_export_is_removed_by_housekeeping(held, admin):
 
     assert housekeeping.remove_expired_exports() == 1
     assert not path.exists()
+
+
+def test_only_a_verified_account_holder_can_be_marked_re_authenticated(db):
+    with pytest.raises(services.RequestError):
+        submit(kind="access", email="guest@example.com", verified=True, reauthenticated=True)
+    with pytest.raises(services.RequestError):
+        submit(kind="access", user=UserFactory(), verified=False, reauthenticated=True)
+    assert not PrivacyRequest.objects.exists()
