@@ -80,9 +80,9 @@ def record_engine(*, occurrence_id: int, engine: str) -> str:
 
 
 def engine_of_room(room: str) -> str:
-    """The engine recorded for the sitting whose media room is ``room`` (aiortc if none)."""
+    """The engine recorded for the sitting whose media room is ``room``; "" if none yet."""
     recorded = Occurrence.objects.filter(public_id=room).values_list("media_engine", flat=True)
-    return next(iter(recorded), "") or AIORTC
+    return next(iter(recorded), "")
 
 
 async def settle_engine(*, occurrence_id: int) -> EngineChoice:

@@ -86,11 +86,16 @@ def recording_state(*, occurrence_id: int, member: Member) -> dict[str, Any] | N
 
 # Janus records per publisher, but the consent-aware pipeline for it is not built yet.
 JANUS_RECORDING_REFUSAL = "Recording is not yet available in large rooms."
+NO_MEDIA_TO_RECORD = (
+    "Audio and video haven't started in this meeting, so there is nothing to record."
+)
 
 
 def recording_control(occurrence: Occurrence) -> dict[str, Any]:
     if occurrence.media_engine == "janus":
         return {"allowed": False, "reason": JANUS_RECORDING_REFUSAL, "upgrade_url": None}
+    if not occurrence.media_engine and settings.MEDIA_ENGINE != "aiortc":
+        return {"allowed": False, "reason": NO_MEDIA_TO_RECORD, "upgrade_url": None}
     return recording_services.recording_control(occurrence=occurrence).as_message()
 
 

@@ -137,3 +137,14 @@ async def test_janus_down_the_host_hears_why_there_is_no_media(janus_down, socke
     assert snapshot["media_engine"] is None
     error = await socket.error("media_unavailable")
     assert error["message"].startswith("Audio and video can't start")
+    assert snapshot["recording_control"]["allowed"] is False
+    await socket.send({"type": "recording", "action": "start"})
+    refused = await socket.error("recording_unavailable")
+    assert refused["message"] == snapshot["recording_control"]["reason"]
+    # Media messages reach no engine: none holds the room, none is remembered for it.
+    offer = {"type": "sdp", "description": {"type": "offer", "sdp": "v=0"}}
+    await socket.send({"type": "media", "signal": offer})
+    assert await socket.settle() == []
+    router = get_gateway()
+    assert getattr(router.aiortc, "rooms", dict)() == {}
+    assert await router.engine_of(host.room) == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -12,7 +13,7 @@ from recordings.errors import RecordingError
 
 from .. import effects
 from ..auth import Member
-from ..snapshot import JANUS_RECORDING_REFUSAL
+from ..snapshot import JANUS_RECORDING_REFUSAL, NO_MEDIA_TO_RECORD
 from .common import ActionRefused, Actor, audit, occurrence_for, room_of, stop_recording
 
 
@@ -28,6 +29,9 @@ def start(*, occurrence_id: int, by: Actor) -> str:
             raise ActionRefused("invalid_action", "Recording starts from inside the meeting.")
         if occurrence.media_engine == "janus":
             raise ActionRefused("recording_unavailable", JANUS_RECORDING_REFUSAL)
+        if not occurrence.media_engine and settings.MEDIA_ENGINE != "aiortc":
+            # No engine could take this sitting (Janus down): there is nothing to record.
+            raise ActionRefused("recording_unavailable", NO_MEDIA_TO_RECORD)
         session = ParticipantSession.objects.select_related("occurrence__meeting__host").get(
             pk=by.session_id
         )

@@ -1,5 +1,6 @@
 """The gateway when sittings may run on either engine: each room's requests go to the
-engine recorded on its sitting (``meetings.room.engine``), aiortc when none is.
+engine recorded on its sitting (``meetings.room.engine``). A sitting without one yet (Janus
+was down and it is too large for aiortc) has no media: its requests go nowhere.
 
 Used when ``MEDIA_ENGINE`` is ``janus`` or ``auto``; with the default ``aiortc`` the
 aiortc gateway is used directly, as before. The Janus gateway is created on first use.
@@ -11,7 +12,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from .interface import MediaGateway, ModeratedGateway
+from .interface import MediaGateway, MediaUnavailable, ModeratedGateway
 
 
 class EngineRouter:
@@ -31,31 +32,38 @@ class EngineRouter:
         return self._janus
 
     async def engine_of(self, room: str) -> str:
+        """The room's recorded engine ("" while it has none; only recorded ones are kept)."""
         engine = self._engines.get(room)
         if engine is None:
             from meetings.room.engine import engine_of_room
 
             engine = await sync_to_async(engine_of_room)(room)
-            self._engines[room] = engine
+            if engine:
+                self._engines[room] = engine
         return engine
 
-    async def gateway_of(self, room: str) -> MediaGateway:
-        return self.janus if await self.engine_of(room) == "janus" else self.aiortc
+    async def gateway_of(self, room: str) -> MediaGateway | None:
+        engine = await self.engine_of(room)
+        if not engine:
+            return None
+        return self.janus if engine == "janus" else self.aiortc
 
     async def join(self, *, room: str, peer_id: str, reply_channel: str) -> None:
-        gateway = await self.gateway_of(room)
-        await gateway.join(room=room, peer_id=peer_id, reply_channel=reply_channel)
+        if gateway := await self.gateway_of(room):
+            await gateway.join(room=room, peer_id=peer_id, reply_channel=reply_channel)
 
     async def signal(self, *, room: str, peer_id: str, message: dict[str, Any]) -> None:
-        await (await self.gateway_of(room)).signal(room=room, peer_id=peer_id, message=message)
+        if gateway := await self.gateway_of(room):
+            await gateway.signal(room=room, peer_id=peer_id, message=message)
 
     async def leave(self, *, room: str, peer_id: str, reply_channel: str | None = None) -> None:
-        gateway = await self.gateway_of(room)
-        await gateway.leave(room=room, peer_id=peer_id, reply_channel=reply_channel)
+        if gateway := await self.gateway_of(room):
+            await gateway.leave(room=room, peer_id=peer_id, reply_channel=reply_channel)
 
     async def close_room(self, *, room: str) -> None:
         try:
-            await (await self.gateway_of(room)).close_room(room=room)
+            if gateway := await self.gateway_of(room):
+                await gateway.close_room(room=room)
         finally:
             self._engines.pop(room, None)
 
@@ -63,6 +71,8 @@ class EngineRouter:
         self, *, room: str, recording_id: str, directory: str, consented: list[str]
     ) -> None:
         gateway = await self.gateway_of(room)
+        if gateway is None:
+            raise MediaUnavailable("This meeting has no audio or video to record.")
         await gateway.start_recording(
             room=room, recording_id=recording_id, directory=directory, consented=consented
         )
@@ -70,13 +80,14 @@ class EngineRouter:
     async def recording_consent(
         self, *, room: str, recording_id: str, peer_id: str, accepted: bool
     ) -> None:
-        gateway = await self.gateway_of(room)
-        await gateway.recording_consent(
-            room=room, recording_id=recording_id, peer_id=peer_id, accepted=accepted
-        )
+        if gateway := await self.gateway_of(room):
+            await gateway.recording_consent(
+                room=room, recording_id=recording_id, peer_id=peer_id, accepted=accepted
+            )
 
     async def stop_recording(self, *, room: str, recording_id: str) -> None:
-        await (await self.gateway_of(room)).stop_recording(room=room, recording_id=recording_id)
+        if gateway := await self.gateway_of(room):
+            await gateway.stop_recording(room=room, recording_id=recording_id)
 
     async def mute(self, *, room: str, peer_id: str, muted: bool) -> None:
         gateway = await self.gateway_of(room)
