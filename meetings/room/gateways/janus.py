@@ -14,6 +14,13 @@ dropped, the gateway waits for Janus to answer again, and each participant is to
 start over (the ``reset`` media signal): their browser reconnects through our websocket,
 and the first join recreates the room with its stored id, secret and pin.
 
+Each participant's Janus session lives in the web process that holds their websocket
+(Janus does the media: no media worker is involved), so with several web processes a
+removal decided elsewhere kicks by the id Janus knows them by (their participant id),
+and their own process cleans up as their socket closes. If Janus stays down past
+``RECOVERY_TIMEOUT`` the clients are told to start over anyway, and their joins fail
+with ``MediaUnavailable`` (the reason goes to the participant) until it is back.
+
 Recording on Janus is not built yet: the room refuses it before it gets here (the
 snapshot's ``recording_control`` says so), and ``start_recording`` raises.
 """
