@@ -454,6 +454,22 @@ CELERY_BEAT_SCHEDULE |= {
     },
 }
 
+# Meeting reminders (meetings/reminders.py): how often beat scans for due ones, and how
+# long a batch handed to a worker is left to it before a scan hands it out again.
+REMINDER_SCAN_SECONDS = env.float("REMINDER_SCAN_SECONDS", default=60.0)
+REMINDER_DISPATCH_LEASE_SECONDS = env.int("REMINDER_DISPATCH_LEASE_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE |= {
+    "meeting-reminders": {
+        "task": "meetings.tasks.scan_reminders",
+        "schedule": REMINDER_SCAN_SECONDS,
+    },
+    # Hourly, so each host's summary leaves early on the 1st in their own zone.
+    "monthly-usage-summaries": {
+        "task": "meetings.tasks.send_usage_summaries",
+        "schedule": 3600.0,
+    },
+}
+
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -21,6 +21,13 @@ def may_send(*, email: str, category: str) -> bool:
     return choice
 
 
+def subscribed_emails(*, category: str) -> QuerySet[EmailPreference, str]:
+    """The (lower-cased) addresses that asked for `category`, an opt-in subscription."""
+    return EmailPreference.objects.filter(category=category, subscribed=True).values_list(
+        "email", flat=True
+    )
+
+
 def preferences_for(*, email: str) -> dict[str, bool]:
     """Each subscription category mapped to whether `email` receives it."""
     saved = dict(
