@@ -230,6 +230,9 @@ ROUTES: dict[str, str] = {
     "finance:failed_payments_csv": "role:finance",
     "finance:customer": "role:finance",
     "finance:customer_invoices_csv": "role:finance",
+    "finance:promotions": "role:finance",
+    "finance:promotion_deactivate": "role:finance",
+    "finance:promotions_csv": "role:finance",
     # support
     "support:contact": "public",
     "support:contact_sent": "public",

@@ -82,6 +82,8 @@ SHOWS_NOBODY: dict[str, str] = {
     "billing:staff_failed_events": "Stripe event types, ids and error texts; no name or address",
     "finance:overview": "monthly totals",
     "finance:metrics_csv": "monthly totals",
+    "finance:promotions": "promotion codes, limits and totals; no customer",
+    "finance:promotions_csv": "promotion codes, limits and totals; no customer",
     "admin:index": "the list of models",
     "admin:app_list": "the models of one app",
     "admin:password_change": "the superuser's own password form",
@@ -104,6 +106,7 @@ POST_ONLY: dict[str, str] = {
     "newsletter:staff_send_test": "sends a copy to the viewer",
     "newsletter:staff_send": "starts a send",
     "billing:staff_retry_event": "requeues a Stripe event",
+    "finance:promotion_deactivate": "audited by promotions.deactivate",
     "support:staff_ticket_to_request": "audited by the request it opens; a form error re-shows "
     "the ticket with its own ticket.view entry",
 }
