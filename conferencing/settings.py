@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "billing",
     "privacy",
     "support",
+    "contests",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +204,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "privacy-request-housekeeping": {
         "task": "privacy.requests.tasks.privacy_request_housekeeping",
+        "schedule": 24 * 3600.0,
+    },
+    "purge-expired-contest-entries": {
+        "task": "contests.tasks.purge_expired_contest_entries",
         "schedule": 24 * 3600.0,
     },
 }

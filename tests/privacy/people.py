@@ -36,6 +36,8 @@ from privacy.pi_categories import PersonalInfoCategory as PI
 from recordings.models import ConsentReceipt, Recording
 from support.models import Ticket, TicketReply
 from tests.billing.factories import CustomerFactory, InvoiceFactory, SubscriptionFactory, mrr_change
+from tests.contests.factories import enter as enter_contest
+from tests.contests.factories import make_contest
 from tests.factories import UserFactory
 from tests.meetings.factories import MeetingFactory
 from tests.recordings.factories import ConsentReceiptFactory, RecordingFactory, ShareLinkFactory
@@ -302,6 +304,10 @@ def build_world() -> World:
         status=WebhookEvent.Status.PROCESSED,
     )
     InvoiceFactory(customer=CustomerFactory(user=other_host), number="CONF-0043")
+    # Pat and Olga each entered a contest, signed in.
+    contest = make_contest(slug="pat-and-olga")
+    enter_contest(contest, user=person, name="Pat Person")
+    enter_contest(contest, user=other_host, name="Olga Other")
     staff = UserFactory(email="sam.staff@example.com", roles=["support"])
     audit.record(
         actor=staff,

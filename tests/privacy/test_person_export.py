@@ -40,6 +40,7 @@ SECTIONS = {
     "recordings": {"recordings_hosted", "share_links", "consent_receipts"},
     "support": {"tickets", "answers"},
     "billing": {"customer", "subscriptions", "invoices"},
+    "contests": {"contest_entries"},
     "privacy": {
         "email_preferences",
         "email_consent_log",
