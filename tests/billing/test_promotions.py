@@ -19,10 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import FINANCE
+from billing import privacy_data
 from billing.finance.selectors import metrics
 from billing.forms import issue_operation_id
 from billing.models import Customer, Invoice, MrrChange, Promotion, Redemption, Subscription
 from privacy.models import AuditEntry
+from privacy.subjects import Subject
 from tests.factories import UserFactory
 
 from .conftest import WEBHOOK_SECRET, plan
@@ -229,6 +231,13 @@ def test_once_off_discount_lowers_the_invoice_but_not_mrr(finance, host, localst
     invoice = Invoice.objects.get(subscription=subscription)
     assert (invoice.discount_cents, invoice.amount_paid) == (7500, 7500)
     assert metrics.mrr_now_cents() == (1250, 1250)
+    # The host's export says which code they redeemed and what it took off.
+    export = privacy_data.export_for(Subject.for_user(host.user))
+    assert export["subscriptions"][0]["promotion_code"] == "HALFYEAR"
+    assert (export["invoices"][0]["promotion_code"], export["invoices"][0]["discount_cents"]) == (
+        "HALFYEAR",
+        7500,
+    )
 
     page = finance.get(reverse("finance:promotions"))
     assert page.status_code == 200
