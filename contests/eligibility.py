@@ -43,6 +43,12 @@ def local_time(contest: Contest, moment: datetime) -> datetime:
     return moment.astimezone(ZoneInfo(contest.time_zone))
 
 
+def wall_clock(contest: Contest, moment: datetime) -> str:
+    """`moment` as the contest's zone shows it. Formatted here: a template's date filter
+    would turn it into the viewer's zone first."""
+    return f"{local_time(contest, moment):%Y-%m-%d %H:%M}"
+
+
 def is_open(contest: Contest, now: datetime) -> bool:
     return contest.starts_at <= now < contest.ends_at and contest.drawn_at is None
 

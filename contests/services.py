@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -107,6 +107,8 @@ class EntryResult:
     entry: ContestEntry
     # True when the entry counts only once the emailed link is confirmed.
     needs_confirmation: bool
+    # The address had a confirmed entry: the email says so, the page does not.
+    already_entered: bool = False
 
 
 def enter(
@@ -123,6 +125,9 @@ def enter(
     A signed-in entrant's entry counts at once (the account is who they are); anyone
     else's counts when they confirm the link we email. A pending entry for the same
     address is updated and its link sent again, so a stranger cannot block an address.
+    Someone signed out who types an address that has entered gets the same answer as a
+    new entrant, and the address an email saying it has entered: the page must not tell
+    a visitor whether someone else took part.
     """
     now = timezone.now()
     if not is_open(contest, now):
@@ -150,7 +155,10 @@ def enter(
                 .first()
             )
             if existing is not None and existing.verified_at is not None:
-                raise AlreadyEntered()
+                if account is not None:
+                    raise AlreadyEntered()
+                _send_confirmation(entry=existing, contest=contest)
+                return EntryResult(existing, needs_confirmation=True, already_entered=True)
             if existing is None:
                 entry = ContestEntry.objects.create(contest=contest, email=email, **fields)
             else:
@@ -185,19 +193,21 @@ def _send_confirmation(*, entry: ContestEntry, contest: Contest) -> None:
     ).update(confirmations_sent=F("confirmations_sent") + 1, confirmation_sent_at=timezone.now())
     if not claimed:
         raise TooManyConfirmations()
-    url = settings.SITE_URL + reverse("contests:confirm", args=[make_confirm_token(entry)])
     context = {
         "contest": contest,
-        "url": url,
+        "page": settings.SITE_URL + reverse("contests:detail", args=[contest.slug]),
+        "url": settings.SITE_URL + reverse("contests:confirm", args=[make_confirm_token(entry)]),
         "days": PENDING_ENTRY_LIFETIME.days,
         "site_name": settings.SITE_NAME,
         "postal_address": settings.COMPANY_POSTAL_ADDRESS,
     }
+    # An entry already confirmed gets no new link, only word that it counts.
+    template = "already_entered" if entry.verified_at else "confirm_entry"
     mailer.send_email(
         to=entry.email,
-        subject=f"Confirm your entry: {contest.title}",
-        text=render_to_string("contests/email/confirm_entry.txt", context),
-        html=render_to_string("contests/email/confirm_entry.html", context),
+        subject=f"{'Your entry' if entry.verified_at else 'Confirm your entry'}: {contest.title}",
+        text=render_to_string(f"contests/email/{template}.txt", context),
+        html=render_to_string(f"contests/email/{template}.html", context),
         category=Category.TRANSACTIONAL,
     )
 
@@ -246,7 +256,7 @@ def confirm_entry(*, entry: ContestEntry) -> ContestEntry:
     return entry
 
 
-def stale_pending_entries(*, now: datetime) -> Any:
+def stale_pending_entries(*, now: datetime) -> QuerySet[ContestEntry]:
     """Entries whose confirmation link has expired unused."""
     cutoff = now - PENDING_ENTRY_LIFETIME - timedelta(minutes=5)
     return ContestEntry.objects.filter(

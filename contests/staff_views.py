@@ -15,7 +15,7 @@ from privacy import audit
 from privacy.markdown import render_markdown
 
 from . import draws, selectors, services
-from .eligibility import local_time, purge_due_at
+from .eligibility import purge_due_at, wall_clock
 from .forms import ContestForm
 from .models import Contest
 
@@ -73,8 +73,8 @@ def staff_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "contest": contest,
         "rules_html": render_markdown(contest.rules_markdown),
         "counts": selectors.entry_counts(contest),
-        "starts_local": local_time(contest, contest.starts_at),
-        "ends_local": local_time(contest, contest.ends_at),
+        "opens": wall_clock(contest, contest.starts_at),
+        "closes": wall_clock(contest, contest.ends_at),
         "draw_due": contest.drawn_at is None and timezone.now() >= contest.ends_at,
         "draw": draws.recorded_draw(contest),
         "verification": draws.verify_recorded_draw(contest),

@@ -11,7 +11,7 @@ from meetings.ratelimit import Limit, client_address, hit
 from privacy.markdown import render_markdown
 
 from . import selectors, services
-from .eligibility import is_open, local_time
+from .eligibility import PENDING_ENTRY_LIFETIME, is_open, local_time, wall_clock
 from .forms import EntryForm
 from .models import Contest
 
@@ -71,7 +71,8 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def entry_sent(request: HttpRequest, slug: str) -> HttpResponse:
-    return render(request, "contests/entry_sent.html", {"contest": _contest(slug)})
+    context = {"contest": _contest(slug), "days": PENDING_ENTRY_LIFETIME.days}
+    return render(request, "contests/entry_sent.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -102,8 +103,8 @@ def _page(
         "rules_html": render_markdown(contest.rules_markdown),
         "is_open": is_open(contest, now),
         "not_yet": now < contest.starts_at,
-        "starts_local": local_time(contest, contest.starts_at),
-        "ends_local": local_time(contest, contest.ends_at),
+        "opens": wall_clock(contest, contest.starts_at),
+        "closes": wall_clock(contest, contest.ends_at),
         "winners": selectors.public_winners(contest) if contest.drawn_at else [],
     }
     return render(request, "contests/detail.html", context, status=status)

@@ -2,14 +2,16 @@
 without an account, the marketing box unticked and honoured through the consent log."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from contests import services
+from contests.eligibility import aware_in_zone
 from contests.models import ContestEntry
 from privacy.email_categories import MARKETING_CATEGORIES, Category
 from privacy.models import EmailConsentEvent, OutgoingEmail
@@ -109,9 +111,27 @@ def test_a_signed_in_entry_counts_at_once_under_the_account_address(client, cont
 
 
 def test_one_entry_per_address_whatever_the_letter_case(client, contest):
-    services.confirm_entry(entry=enter(contest, email="ada@example.com"))
+    services.confirm_entry(entry=enter(contest, name="Ada Lovelace", email="ada@example.com"))
+    OutgoingEmail.objects.all().delete()
 
-    response = client.post(page(contest), FORM | {"email": "ADA@EXAMPLE.COM"})
+    response = client.post(page(contest), FORM | {"name": "Not Ada", "email": "ADA@EXAMPLE.COM"})
+
+    # The page answers as for a new entrant: it must not tell a visitor who took part.
+    assert response.status_code == 302
+    assert response.url == reverse("contests:entry_sent", args=[contest.slug])
+    entry = ContestEntry.objects.get()
+    assert entry.name == "Ada Lovelace" and entry.verified_at is not None
+    outgoing = OutgoingEmail.objects.get()
+    assert outgoing.to == "ada@example.com" and "already entered" in outgoing.text_body
+    assert "/contests/confirm/" not in outgoing.text_body
+
+
+def test_a_signed_in_entrant_who_entered_is_told_so_on_the_page(client, contest):
+    user = UserFactory(email="grace@example.com")
+    enter(contest, user=user)
+    client.force_login(user)
+
+    response = client.post(page(contest), FORM)
 
     assert response.status_code == 409
     assert "already entered" in response.content.decode()
@@ -228,3 +248,24 @@ def test_script_in_the_rules_is_neutralised(client, db):
 
 def test_unknown_contest_is_a_404(client, db):
     assert client.get(reverse("contests:detail", args=["nope"])).status_code == 404
+
+
+def test_the_page_states_open_and_close_on_the_contest_clock_whatever_the_viewer_zone(client, db):
+    contest = make_contest(
+        starts_at=aware_in_zone(datetime(2026, 3, 1, 9, 0), "America/New_York"),
+        ends_at=aware_in_zone(datetime(2026, 3, 15, 23, 59), "America/New_York"),
+    )
+    client.force_login(UserFactory(time_zone="Asia/Tokyo"))
+
+    body = client.get(page(contest)).content.decode()
+
+    assert "2026-03-01 09:00" in body and "2026-03-15 23:59" in body
+
+
+def test_the_database_itself_holds_one_entry_per_address_in_any_case(contest):
+    ContestEntry.objects.create(contest=contest, name="A", email="ada@example.com", country="US")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ContestEntry.objects.create(
+            contest=contest, name="B", email="ADA@example.com", country="US"
+        )
