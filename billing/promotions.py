@@ -130,6 +130,21 @@ def deactivate(*, promotion: Promotion, actor: User) -> Promotion:
     return promotion
 
 
+def sync_from_stripe(stripe_promotion_code_id: str) -> Promotion | None:
+    """Re-fetch a code Stripe says changed and mirror whether it is active (None: not one
+    of ours)."""
+    promotion = Promotion.objects.filter(stripe_promotion_code_id=stripe_promotion_code_id).first()
+    if promotion is None:
+        return None
+    active = bool(gateway_promotions.retrieve_promotion_code(stripe_promotion_code_id)["active"])
+    # Conditional: a concurrent deactivation from the console keeps its own timestamp.
+    Promotion.objects.filter(pk=promotion.pk, active=not active).update(
+        active=active, deactivated_at=None if active else timezone.now()
+    )
+    promotion.refresh_from_db()
+    return promotion
+
+
 def _returning(user: User) -> bool:
     """Stripe's first-time rule: no earlier subscription and no paid invoice."""
     subscribed = (

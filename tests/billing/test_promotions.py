@@ -22,7 +22,15 @@ from accounts.roles import FINANCE
 from billing import privacy_data
 from billing.finance.selectors import metrics
 from billing.forms import issue_operation_id
-from billing.models import Customer, Invoice, MrrChange, Promotion, Redemption, Subscription
+from billing.models import (
+    Customer,
+    Invoice,
+    MrrChange,
+    Promotion,
+    Redemption,
+    Subscription,
+    WebhookEvent,
+)
 from privacy.models import AuditEntry
 from privacy.subjects import Subject
 from tests.factories import UserFactory
@@ -153,6 +161,23 @@ def test_finance_creates_a_promotion_at_stripe_and_deactivates_it_there(finance,
     promo.refresh_from_db()
     assert not promo.active and promo.deactivated_at is not None
     assert AuditEntry.objects.filter(action="finance.promotion_deactivated").count() == 1
+
+
+def test_a_code_switched_off_in_stripes_dashboard_is_mirrored(finance, host, localstripe):
+    promo = promotion(finance, code="DASH", percent_off="10")
+    code = localstripe.http.lacking.codes[promo.stripe_promotion_code_id]
+    code["active"] = False
+
+    event = make_event("promotion_code.updated", code)
+    assert post_event(host, event, WEBHOOK_SECRET).status_code == 200
+    # Another account's code, unknown here, is no failure.
+    other = make_event("promotion_code.updated", {**code, "id": "promo_not_ours"})
+    assert post_event(host, other, WEBHOOK_SECRET).status_code == 200
+
+    promo.refresh_from_db()
+    assert not promo.active and promo.deactivated_at is not None
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert checkout(host, "pro-monthly", code="dash").status_code == 400
 
 
 # --- Each kind of discount, through the mirror into MRR ------------------------------------
