@@ -11,7 +11,7 @@ from django import forms
 from accounts.timezones import time_zone_names
 from common.header_text import reject_control_characters
 
-from .eligibility import LocalTimeError, Statement, aware_in_zone, problems
+from .eligibility import LocalTimeError, Statement, aware_in_zone, local_time, problems
 from .models import YOUNGEST_ALLOWED, Contest
 from .regions import COUNTRIES, US_STATES
 
@@ -87,6 +87,24 @@ class ContestForm(forms.ModelForm):
         self.fields["title"].validators.append(reject_control_characters)
         self.fields["minimum_age"].min_value = YOUNGEST_ALLOWED
         self.fields["minimum_age"].widget.attrs["min"] = YOUNGEST_ALLOWED
+        contest = self.instance
+        if contest.pk:
+            self.initial |= {
+                "time_zone": contest.time_zone,
+                "starts_local": f"{local_time(contest, contest.starts_at):%Y-%m-%dT%H:%M}",
+                "ends_local": f"{local_time(contest, contest.ends_at):%Y-%m-%dT%H:%M}",
+                "countries": ", ".join(contest.allowed_countries),
+                "us_states": ", ".join(contest.allowed_us_states),
+            }
+
+    def contest_fields(self) -> dict[str, Any]:
+        """The cleaned values as create_contest and update_contest take them."""
+        data = self.cleaned_data
+        names = [*self.Meta.fields, "time_zone", "starts_at", "ends_at"]
+        return {name: data[name] for name in names} | {
+            "allowed_countries": data["countries"],
+            "allowed_us_states": data["us_states"],
+        }
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].lower()

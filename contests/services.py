@@ -59,7 +59,11 @@ class BadConfirmation(Exception):
     pass
 
 
-# Creating ----------------------------------------------------------------------------
+# Creating and editing -----------------------------------------------------------------
+
+
+class ContestStarted(Exception):
+    message = "This contest has opened: its rules and settings can no longer change."
 
 
 def create_contest(
@@ -97,6 +101,46 @@ def create_contest(
         retention_months=retention_months,
         created_by=created_by,
     )
+
+
+def update_contest(
+    *,
+    contest: Contest,
+    slug: str,
+    title: str,
+    rules_markdown: str,
+    prize: str,
+    time_zone: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    free_entry_method: str,
+    allowed_countries: list[str],
+    allowed_us_states: list[str],
+    minimum_age: int,
+    ask_birth_date: bool,
+    winners_count: int,
+    retention_months: int,
+) -> None:
+    """Change a contest until it opens; from then on its rules bind, so no change."""
+    updated = Contest.objects.filter(pk=contest.pk, starts_at__gt=timezone.now()).update(
+        slug=slug,
+        title=title,
+        rules_markdown=rules_markdown,
+        prize=prize,
+        time_zone=time_zone,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        free_entry_method=free_entry_method,
+        allowed_countries=sorted(set(allowed_countries)),
+        allowed_us_states=sorted(set(allowed_us_states)),
+        minimum_age=minimum_age,
+        ask_birth_date=ask_birth_date,
+        winners_count=winners_count,
+        retention_months=retention_months,
+    )
+    if not updated:
+        raise ContestStarted()
+    contest.refresh_from_db()
 
 
 # Entering ----------------------------------------------------------------------------

@@ -41,28 +41,32 @@ def staff_new(request: HttpRequest) -> HttpResponse:
     form = ContestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
-            data = form.cleaned_data
-            contest = services.create_contest(
-                slug=data["slug"],
-                title=data["title"],
-                rules_markdown=data["rules_markdown"],
-                prize=data["prize"],
-                time_zone=data["time_zone"],
-                starts_at=data["starts_at"],
-                ends_at=data["ends_at"],
-                free_entry_method=data["free_entry_method"],
-                allowed_countries=data["countries"],
-                allowed_us_states=data["us_states"],
-                minimum_age=data["minimum_age"],
-                ask_birth_date=data["ask_birth_date"],
-                winners_count=data["winners_count"],
-                retention_months=data["retention_months"],
-                created_by=request.user,
-            )
+            contest = services.create_contest(**form.contest_fields(), created_by=request.user)
             messages.success(request, "Contest created.")
             return redirect("contests:staff_detail", slug=contest.slug)
         return render(request, "contests/staff_form.html", {"form": form}, status=400)
     return render(request, "contests/staff_form.html", {"form": form})
+
+
+@role_required(MARKETING)
+@require_http_methods(["GET", "POST"])
+def staff_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """Until the contest opens; then its rules bind and the page refuses."""
+    contest = _contest(slug)
+    if timezone.now() >= contest.starts_at:
+        return _refused(request, contest, services.ContestStarted.message)
+    form = ContestForm(request.POST if request.method == "POST" else None, instance=contest)
+    context = {"form": form, "contest": contest}
+    if request.method == "GET":
+        return render(request, "contests/staff_form.html", context)
+    if not form.is_valid():
+        return render(request, "contests/staff_form.html", context, status=400)
+    try:
+        services.update_contest(contest=contest, **form.contest_fields())
+    except services.ContestStarted as exc:
+        return _refused(request, contest, exc.message)
+    messages.success(request, "Contest saved.")
+    return redirect("contests:staff_detail", slug=contest.slug)
 
 
 @role_required(MARKETING)
@@ -75,6 +79,7 @@ def staff_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "counts": selectors.entry_counts(contest),
         "opens": wall_clock(contest, contest.starts_at),
         "closes": wall_clock(contest, contest.ends_at),
+        "not_started": timezone.now() < contest.starts_at,
         "draw_due": contest.drawn_at is None and timezone.now() >= contest.ends_at,
         "draw": draws.recorded_draw(contest),
         "verification": draws.verify_recorded_draw(contest),
@@ -108,11 +113,15 @@ def staff_draw(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         record = draws.run_draw(contest=contest, actor=request.user)
     except (draws.AlreadyDrawn, draws.DrawNotDue) as exc:
-        context = {"contest": contest, "message": exc.message}
-        return render(request, "contests/staff_refused.html", context, status=409)
+        return _refused(request, contest, exc.message)
     messages.success(
         request,
         f"Drawn: {len(record.winners)} winner(s) from {record.entry_count} confirmed entries. "
         "They have been notified by email.",
     )
     return redirect("contests:staff_detail", slug=contest.slug)
+
+
+def _refused(request: HttpRequest, contest: Contest, message: str) -> HttpResponse:
+    context = {"contest": contest, "message": message}
+    return render(request, "contests/staff_refused.html", context, status=409)

@@ -218,6 +218,7 @@ ROUTES: dict[str, str] = {
     "contests:staff_list": "role:marketing",
     "contests:staff_new": "role:marketing",
     "contests:staff_detail": "role:marketing",
+    "contests:staff_edit": "role:marketing",
     "contests:staff_entrants": "role:marketing",
     "contests:staff_draw": "role:marketing",
     "gpc_json": "public",

@@ -81,6 +81,7 @@ SHOWS_NOBODY: dict[str, str] = {
     "newsletter:staff_edit": "the draft's subject and body",
     "contests:staff_list": "contest titles, dates and entry counts",
     "contests:staff_new": "an empty contest form",
+    "contests:staff_edit": "the contest's settings and rules (refused once it has opened)",
     "contests:staff_detail": "the contest, its counts and its draw record (random entry ids)",
     "billing:staff_plans": "the plan catalogue",
     "billing:staff_failed_events": "Stripe event types, ids and error texts; no name or address",

@@ -4,6 +4,7 @@ wall-clock times, and the list of entrants writes one audit entry per view."""
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from accounts.roles import FINANCE, MARKETING, PRIVACY_ADMIN, SUPPORT
@@ -41,6 +42,7 @@ def staff_urls(contest):
         ("get", reverse("contests:staff_list")),
         ("get", NEW),
         ("get", reverse("contests:staff_detail", args=slug)),
+        ("get", reverse("contests:staff_edit", args=slug)),
         ("get", reverse("contests:staff_entrants", args=slug)),
         ("post", reverse("contests:staff_draw", args=slug)),
     ]
@@ -135,3 +137,30 @@ def test_the_staff_console_lists_contests_for_marketing(client, db):
     client.force_login(UserFactory(roles=[MARKETING]))
 
     assert reverse("contests:staff_list") in client.get(reverse("staff")).content.decode()
+
+
+def test_a_contest_can_be_edited_until_it_opens_and_not_after(client, db):
+    staff = UserFactory(roles=[MARKETING])
+    with time_machine.travel(datetime(2026, 2, 1, 12, 0, tzinfo=UTC), tick=False):
+        client.force_login(staff)
+        client.post(NEW, FORM)
+        contest = Contest.objects.get()
+        url = reverse("contests:staff_edit", args=[contest.slug])
+
+        shown = client.get(url).content.decode()
+        assert 'value="2026-03-15T23:59"' in shown and 'value="CA, NY"' in shown
+        saved = client.post(url, FORM | {"prize": "Two years", "ends_local": "2026-03-20T12:00"})
+
+    assert saved.status_code == 302
+    contest.refresh_from_db()
+    assert contest.prize == "Two years"
+    assert contest.ends_at == datetime(2026, 3, 20, 16, 0, tzinfo=UTC)
+
+    with time_machine.travel(contest.starts_at, tick=False):
+        client.force_login(staff)  # a session from February would have expired
+        refused = client.post(url, FORM | {"prize": "Nothing"})
+        assert client.get(url).status_code == 409
+
+    assert refused.status_code == 409 and "can no longer change" in refused.content.decode()
+    contest.refresh_from_db()
+    assert contest.prize == "Two years"
