@@ -1,12 +1,14 @@
 """The draw: fair, from confirmed entries only, once, notified, published with first name
 and state only, and re-verifiable from its audit entry."""
 
+import io
 import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -216,3 +218,19 @@ def test_staff_run_the_draw_from_the_page_and_a_second_click_is_refused(client, 
 
     assert again.status_code == 409 and "only once" in again.content.decode()
     assert "Verified just now" in detail.content.decode()
+
+
+def test_the_verify_command_redoes_the_draw_and_fails_on_a_changed_list(contest, staff):
+    entries = confirmed_entries(contest, 4)
+    with after_close(contest):
+        record = draws.run_draw(contest=contest, actor=staff)
+    out = io.StringIO()
+
+    call_command("verify_contest_draw", contest.slug, stdout=out)
+
+    assert record.seed_hex in out.getvalue() and "Verified" in out.getvalue()
+    ContestEntry.objects.filter(pk=entries[0].pk).update(draw_position=99)
+    with pytest.raises(CommandError, match="not the one the draw hashed"):
+        call_command("verify_contest_draw", contest.slug, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="No contest"):
+        call_command("verify_contest_draw", "nope")
