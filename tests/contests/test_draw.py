@@ -234,3 +234,15 @@ def test_the_verify_command_redoes_the_draw_and_fails_on_a_changed_list(contest,
         call_command("verify_contest_draw", contest.slug, stdout=io.StringIO())
     with pytest.raises(CommandError, match="No contest"):
         call_command("verify_contest_draw", "nope")
+
+
+def test_a_draw_without_confirmed_entries_has_no_winner_and_still_verifies(contest, staff):
+    enter(contest)  # never confirmed
+
+    with after_close(contest):
+        record = draws.run_draw(contest=contest, actor=staff)
+    contest.refresh_from_db()
+
+    assert (record.entry_count, record.winners) == (0, ())
+    assert draws.verify_recorded_draw(contest).ok
+    assert not OutgoingEmail.objects.filter(subject__startswith="You won").exists()

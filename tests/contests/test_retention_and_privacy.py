@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
 from contests import draws, services
@@ -132,3 +133,16 @@ def test_erasure_deletes_the_persons_entries_and_no_one_elses(db, contest):
 
     assert list(ContestEntry.objects.values_list("email", flat=True)) == ["else@example.com"]
     assert Contest.objects.filter(pk=contest.pk).exists()
+
+
+def test_after_the_purge_the_staff_page_says_the_draw_can_no_longer_be_redone(client, contest):
+    confirmed_entries(contest, 2)
+    contest = draw_after_close(contest)
+
+    with time_machine.travel(add_months(contest.drawn_at, 12), tick=False):
+        draws.purge_expired_entries()
+        client.force_login(UserFactory(roles=["marketing"]))
+        body = client.get(reverse("contests:staff_detail", args=[contest.slug])).content.decode()
+
+    assert "can no longer be redone" in body
+    assert contest.draw_audit_entry_id and AuditEntry.objects.filter(action="contest.draw").exists()
