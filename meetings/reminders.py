@@ -27,7 +27,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from privacy.email_categories import Category
-from privacy.selectors import may_send
+from privacy.selectors import may_send_to
 
 from . import reminder_mail
 from .models import Invitation, Meeting, Occurrence, ReminderDelivery
@@ -127,29 +127,44 @@ def _dispatch(ids: list[int]) -> None:
 
 
 def send(ids: Iterable[int], *, now: datetime | None = None) -> int:
-    """Send the pending reminders among `ids`, each once; returns how many were queued."""
+    """Send the pending reminders among `ids`, each once; returns how many were queued.
+
+    One transaction per batch: the rows are locked and marked as the emails are queued,
+    so the batch commits whole or not at all. A duplicate task skips the locked rows and
+    finds them sent once they are free; a worker killed before the commit leaves them
+    pending for the scan to hand out again.
+    """
     now = now or timezone.now()
-    rows = list(
-        ReminderDelivery.objects.filter(pk__in=list(ids), status=Status.PENDING)
-        .select_related("occurrence__meeting__host", "invitation__meeting")
-        .order_by("pk")
-    )
-    zones = reminder_mail.account_zones({row.email for row in rows})
-    sent = 0
-    for row in rows:
-        reason = _reason_not_to_send(row, now)
-        with transaction.atomic():
-            claimed = ReminderDelivery.objects.filter(pk=row.pk, status=Status.PENDING)
+    with transaction.atomic():
+        rows = list(
+            ReminderDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=list(ids), status=Status.PENDING)
+            .select_related("occurrence__meeting__host", "invitation__meeting")
+            .prefetch_related("occurrence__meeting__occurrences")
+            .order_by("pk")
+        )
+        # Read now, at send time, so a choice made after the row was armed counts.
+        allowed = may_send_to(
+            emails={row.email for row in rows}, category=Category.MEETING_REMINDERS
+        )
+        zones = reminder_mail.account_zones({row.email for row in rows})
+        skipped: dict[str, list[int]] = {}
+        sent: list[int] = []
+        for row in rows:
+            reason = _reason_not_to_send(row, now) or (
+                "" if row.email in allowed else "unsubscribed"
+            )
             if reason:
-                claimed.update(status=Status.SKIPPED, skip_reason=reason)
-                continue
-            # The claim: whoever updates the row first sends it; the row lock holds any
-            # other worker until this commits, and it then finds nothing to claim.
-            if not claimed.update(status=Status.SENT, sent_at=timezone.now()):
+                skipped.setdefault(reason, []).append(row.pk)
                 continue
             reminder_mail.email_reminder(row, zone=zones.get(row.email))
-            sent += 1
-    return sent
+            sent.append(row.pk)
+        ReminderDelivery.objects.filter(pk__in=sent).update(status=Status.SENT, sent_at=now)
+        for reason, pks in skipped.items():
+            ReminderDelivery.objects.filter(pk__in=pks).update(
+                status=Status.SKIPPED, skip_reason=reason
+            )
+    return len(sent)
 
 
 def _reason_not_to_send(row: ReminderDelivery, now: datetime) -> str:
@@ -162,7 +177,4 @@ def _reason_not_to_send(row: ReminderDelivery, now: datetime) -> str:
         return "sitting moved"  # its new start was armed under a key of its own
     if sitting.starts_at <= now:
         return "too late"
-    # Checked here, at send time, so a choice made after the row was armed counts.
-    if not may_send(email=row.email, category=Category.MEETING_REMINDERS):
-        return "unsubscribed"
     return ""
