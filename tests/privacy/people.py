@@ -17,7 +17,14 @@ from rest_framework.authtoken.models import Token
 from accounts.models import UiPreferences, User
 from billing.models import Customer, Invoice, Subscription, WebhookEvent
 from meetings.invitations import email_request
-from meetings.models import Invitation, Meeting, Occurrence, ParticipantSession
+from meetings.models import (
+    Invitation,
+    Meeting,
+    Occurrence,
+    ParticipantSession,
+    ReminderDelivery,
+    UsageSummaryDelivery,
+)
 from privacy import audit, services
 from privacy.disclosures import Purpose, record_disclosure
 from privacy.email_categories import Category
@@ -144,6 +151,16 @@ def build_world() -> World:
         for invitation in meeting.invitations.all():
             email_request(meeting=meeting, invitation_id=invitation.pk)
     pat_invite = other_meeting.invitations.get(email=PERSON_EMAIL)
+    # The reminder Pat got for Olga's meeting, and Pat's own monthly usage summary.
+    ReminderDelivery.objects.create(
+        occurrence=other_occurrence,
+        starts_at=other_occurrence.starts_at,
+        kind=ReminderDelivery.Kind.DAY_BEFORE,
+        email=PERSON_EMAIL,
+        invitation=pat_invite,
+        status=ReminderDelivery.Status.SENT,
+    )
+    UsageSummaryDelivery.objects.create(host=person, month=datetime(2026, 3, 1).date())
     attend(
         other_occurrence,
         name="Olga Other",
