@@ -97,6 +97,11 @@ class SignupProfileForm(ProfileFieldsMixin):
         required=False,
         initial=False,
     )
+    usage_summary_opt_in = forms.BooleanField(
+        label="Email me a monthly summary of my meetings, recordings and plan usage",
+        required=False,
+        initial=False,
+    )
 
     def signup(self, request: HttpRequest, user: User) -> None:
         services.complete_signup(
@@ -104,6 +109,7 @@ class SignupProfileForm(ProfileFieldsMixin):
             profile=self.profile_data(),
             age_screen_passed_at=consume_pass(request) or timezone.now(),
             marketing_opt_in=self.cleaned_data["marketing_opt_in"],
+            usage_summary_opt_in=self.cleaned_data["usage_summary_opt_in"],
         )
 
 

@@ -24,6 +24,7 @@ def complete_signup(
     profile: dict[str, str],
     age_screen_passed_at: datetime,
     marketing_opt_in: bool,
+    usage_summary_opt_in: bool = False,
 ) -> User:
     """Fill in what the sign-up form asked beyond email and password."""
     for field, value in profile.items():
@@ -32,7 +33,11 @@ def complete_signup(
     user.full_clean(exclude=["password"])
     user.save()
     UiPreferences.objects.get_or_create(user=user)
-    privacy_services.record_signup_choice(email=user.email, marketing_opt_in=marketing_opt_in)
+    privacy_services.record_signup_choice(
+        email=user.email,
+        marketing_opt_in=marketing_opt_in,
+        usage_summary_opt_in=usage_summary_opt_in,
+    )
     return user
 
 

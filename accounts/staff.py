@@ -71,6 +71,12 @@ CONSOLES: tuple[Console, ...] = (
         MARKETING,
     ),
     Console(
+        "Contests",
+        "Create contests with their official rules, follow entries, run and verify the draw.",
+        "contests:staff_list",
+        MARKETING,
+    ),
+    Console(
         "Contact tickets",
         "Messages sent through the contact form: answer, add notes, close. Privacy admins and "
         "finance see their own topics.",

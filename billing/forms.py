@@ -16,7 +16,8 @@ from accounts.models import User
 from common.signed_links import BadSignedValue, sign, unsign
 
 from .models import Plan
-from .services import MAX_SEATS
+from .promotions import check_code
+from .services import MAX_SEATS, BillingError
 
 OPERATION_MAX_AGE_SECONDS = 24 * 3600
 
@@ -59,6 +60,7 @@ class PlanForm(OperationForm):
         required=False,
         help_text=f"Seats for a per-seat plan (1 to {MAX_SEATS}).",
     )
+    promotion_code = forms.CharField(max_length=40, required=False, label="Promotion code")
 
     def clean_plan(self) -> Plan:
         plan = Plan.objects.filter(slug=self.cleaned_data["plan"], is_active=True).first()
@@ -72,4 +74,11 @@ class PlanForm(OperationForm):
         missing = not cleaned.get("seats") and "seats" not in self.errors
         if isinstance(plan, Plan) and plan.per_seat and missing:
             self.add_error("seats", "Say how many seats you need.")
+        cleaned["promotion"] = None
+        code = cleaned.get("promotion_code") or ""
+        if isinstance(plan, Plan) and code.strip():
+            try:
+                cleaned["promotion"] = check_code(code, user=self.user, plan=plan)
+            except BillingError as exc:
+                self.add_error("promotion_code", exc.message)
         return cleaned

@@ -1,4 +1,5 @@
-"""The one module that talks to Stripe.
+"""The one module that talks to Stripe (with its promotions half, gateway_promotions.py,
+which uses this module's client and errors).
 
 Everything else in the project calls these functions and gets plain dicts back (Stripe's
 JSON, as the pinned API version shapes it) or a `GatewayError`; nothing else imports
@@ -293,8 +294,13 @@ def create_checkout_session(
     success_url: str,
     cancel_url: str,
     idempotency_key: str,
+    promotion_code_id: str = "",
 ) -> StripeDict:
-    """A hosted Checkout page in subscription mode for `plan`; its `url` is where to go."""
+    """A hosted Checkout page in subscription mode for `plan`; its `url` is where to go.
+
+    With a promotion code the host entered on our page, it is pre-applied; without one,
+    Checkout offers its own code field (Stripe refuses both at once).
+    """
     record_disclosure(
         third_party="stripe",
         purpose=Purpose.SERVICE,
@@ -315,6 +321,11 @@ def create_checkout_session(
             "cancel_url": cancel_url,
             "metadata": metadata,
             "subscription_data": {"metadata": metadata},
+            **(
+                {"discounts": [{"promotion_code": promotion_code_id}]}
+                if promotion_code_id
+                else {"allow_promotion_codes": True}
+            ),
         },
         options=_options(idempotency_key),
     )
@@ -354,8 +365,10 @@ def change_subscription_plan(
     quantity: int,
     plan_name: str,
     idempotency_key: str,
+    promotion_code_id: str = "",
 ) -> StripeDict:
-    """Move the subscription's item to another plan or seat count.
+    """Move the subscription's item to another plan or seat count, with the promotion
+    code the host entered, if any (it replaces the subscription's discount).
 
     Stripe prorates by default (`create_prorations`): the unused time of the old plan
     is credited and the new one charged on the next invoice.
@@ -370,7 +383,10 @@ def change_subscription_plan(
     return _call(
         _client().v1.subscriptions.update,
         subscription_id,
-        params={"items": [{"id": item_id, "plan": price_id, "quantity": quantity}]},
+        params={
+            "items": [{"id": item_id, "plan": price_id, "quantity": quantity}],
+            **({"discounts": [{"promotion_code": promotion_code_id}]} if promotion_code_id else {}),
+        },
         options=_options(idempotency_key),
     )
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from . import gateway, mrr
+from . import discounts, gateway, mrr
 from .models import Customer, Invoice, Plan, Subscription
 
 logger = logging.getLogger(__name__)
@@ -234,6 +234,7 @@ def _apply_subscription(
         "card_last4": card[1],
         "started_at": _dt(data.get("start_date") or data.get("created")),
         "synced_at": now,
+        **discounts.subscription_fields(data),
     }
     subscription, created = Subscription.objects.select_for_update().get_or_create(
         stripe_subscription_id=data["id"],
@@ -243,18 +244,18 @@ def _apply_subscription(
             **fields,
         },
     )
+    discounts.record_redemption(subscription, at=now)
     if created:
         mrr.track(subscription=subscription, before_cents=0, at=now)
         return subscription
     check_move(subscription.status, status)
     before = mrr.subscription_mrr_cents(subscription)
-    if status == Status.PAST_DUE:
-        fields["past_due_since"] = subscription.past_due_since or now
-    else:
-        fields["past_due_since"] = None
+    past_due = status == Status.PAST_DUE
+    fields["past_due_since"] = (subscription.past_due_since or now) if past_due else None
     for name, value in fields.items():
         setattr(subscription, name, value)
     subscription.save()
+    discounts.record_redemption(subscription, at=now)
     mrr.track(subscription=subscription, before_cents=before, at=now)
     return subscription
 
@@ -295,6 +296,7 @@ def sync_invoice(stripe_invoice_id: str) -> Invoice:
             "paid_at": _dt(transitions.get("paid_at")),
             "next_payment_attempt": _dt(data.get("next_payment_attempt")),
             "hosted_invoice_url": str(data.get("hosted_invoice_url") or "")[:500],
+            **discounts.invoice_fields(data, subscription),
         },
     )
     return invoice

@@ -45,6 +45,42 @@ class Plan(models.Model):
         return self.amount_cents == 0
 
 
+class Promotion(models.Model):
+    """A promotion finance created: at Stripe, one coupon and one promotion code.
+
+    The coupon holds the discount and which products it applies to; the promotion code
+    holds what customers type and its limits (redemptions, expiry, first-time only).
+    """
+
+    class Duration(models.TextChoices):
+        ONCE = "once", "Once (the first invoice)"
+        REPEATING = "repeating", "Repeating, for a number of months"
+        FOREVER = "forever", "Forever"
+
+    code = models.CharField(max_length=40, unique=True)
+    percent_off = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    amount_off_cents = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="usd")
+    duration = models.CharField(max_length=12, choices=Duration.choices)
+    duration_in_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    # No plans: every paid plan.
+    plans = models.ManyToManyField(Plan, blank=True, related_name="promotions")
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    first_time_only = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    stripe_coupon_id = models.CharField(max_length=64, unique=True)
+    stripe_promotion_code_id = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 class Customer(models.Model):
     """An account's Stripe customer. Kept after the account goes while invoices are kept."""
 
@@ -92,6 +128,16 @@ class Subscription(models.Model):
     card_last4 = models.CharField(max_length=4, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # The discount Stripe reports on the subscription now (none: all blank).
+    promotion = models.ForeignKey(
+        Promotion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    discount_percent_off = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    discount_amount_off_cents = models.PositiveIntegerField(null=True, blank=True)
+    discount_duration = models.CharField(max_length=12, blank=True)
+    discount_end = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "plan"])]
@@ -120,12 +166,38 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     next_payment_attempt = models.DateTimeField(null=True, blank=True)
     hosted_invoice_url = models.URLField(max_length=500, blank=True)
+    # Stripe's total_discount_amounts, and the promotion they came from.
+    discount_cents = models.IntegerField(default=0)
+    promotion = models.ForeignKey(
+        Promotion, on_delete=models.SET_NULL, null=True, blank=True, related_name="invoices"
+    )
 
     class Meta:
         ordering = ["-created"]
 
     def __str__(self) -> str:
         return f"{self.stripe_invoice_id} {self.status}"
+
+
+class Redemption(models.Model):
+    """A promotion applied to a subscription, as the mirror first saw it at Stripe."""
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="redemptions")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="redemptions"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["promotion", "subscription"], name="one_redemption_per_subscription"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promotion_id} on {self.subscription_id}"
 
 
 class MrrChange(models.Model):

@@ -19,7 +19,7 @@ from privacy.subjects import AppData, ErasureLine, Subject, columns_of, lines_wi
 
 from . import tasks
 from .mirror import LIVE
-from .models import Customer, Invoice, MrrChange, Subscription, WebhookEvent
+from .models import Customer, Invoice, MrrChange, Redemption, Subscription, WebhookEvent
 
 APP = "billing"
 
@@ -101,9 +101,12 @@ def export_for(subject: Subject) -> AppData:
             trial_end=s.trial_end,
             card_brand=s.card_brand,
             card_last4=s.card_last4,
+            promotion_code=s.promotion.code if s.promotion else "",
+            discount_duration=s.discount_duration,
+            discount_end=s.discount_end,
         )
         for s in Subscription.objects.filter(customer__in=customers)
-        .select_related("customer", "plan")
+        .select_related("customer", "plan", "promotion")
         .order_by("started_at", "pk")
     ]
     invoices = [
@@ -119,9 +122,14 @@ def export_for(subject: Subject) -> AppData:
             created=i.created,
             paid_at=i.paid_at,
             hosted_invoice_url=i.hosted_invoice_url,
+            discount_cents=i.discount_cents,
+            promotion_code=i.promotion.code if i.promotion else "",
         )
-        for i in Invoice.objects.filter(customer__in=customers).order_by("created", "pk")
+        for i in Invoice.objects.filter(customer__in=customers)
+        .select_related("promotion")
+        .order_by("created", "pk")
     ]
+    # Redemptions say nothing the subscriptions' and invoices' promotion codes do not.
     return {"customer": customer_rows, "subscriptions": subscriptions, "invoices": invoices}
 
 
@@ -180,6 +188,17 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
             "kept",
             reason="Amounts and dates only, no personal information; revenue metrics use them.",
             columns=columns_of(MrrChange),
+        ),
+        ErasureLine(
+            APP,
+            "Promotion codes redeemed on their subscriptions",
+            Redemption.objects.filter(customer__in=customers).count(),
+            "kept",
+            reason=(
+                "The promotion, the subscription and the date only, no personal information; "
+                "redemption limits and the promotions' figures count them."
+            ),
+            columns=columns_of(Redemption),
         ),
         ErasureLine(
             APP,

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 
 from . import gateway, mirror, mrr
-from .models import Customer, Plan, Subscription
+from .models import Customer, Plan, Promotion, Subscription
 
 MAX_SEATS = 1000
 
@@ -82,8 +82,10 @@ def start_checkout(
     operation_id: str,
     success_url: str,
     cancel_url: str,
+    promotion: Promotion | None = None,
 ) -> str:
-    """Open a Stripe Checkout page for `plan`; returns its URL."""
+    """Open a Stripe Checkout page for `plan` (with the promotion pre-applied, or else
+    Checkout's own code field); returns its URL."""
     _sellable(plan)
     quantity = _seats(plan, seats)
     current = mirror.current_subscription(user)
@@ -98,7 +100,9 @@ def start_checkout(
             quantity=quantity,
             success_url=success_url,
             cancel_url=cancel_url,
-            idempotency_key=f"checkout-{user.pk}-{plan.slug}-{quantity}-{operation_id}",
+            idempotency_key=f"checkout-{user.pk}-{plan.slug}-{quantity}-{operation_id}"
+            + _code_suffix(promotion),
+            promotion_code_id=promotion.stripe_promotion_code_id if promotion else "",
         )
     except gateway.GatewayError as exc:
         raise _guard(exc) from exc
@@ -137,14 +141,22 @@ class Change:
     upgrade: bool
 
 
-def change_plan(*, user: User, plan: Plan, seats: int, operation_id: str) -> Change:
-    """Move the subscription to another paid plan or seat count, prorated by Stripe."""
+def _code_suffix(promotion: Promotion | None) -> str:
+    # Another code is another request: Stripe refuses a key reused with other parameters.
+    return f"-{promotion.code}" if promotion else ""
+
+
+def change_plan(
+    *, user: User, plan: Plan, seats: int, operation_id: str, promotion: Promotion | None = None
+) -> Change:
+    """Move the subscription to another paid plan or seat count, prorated by Stripe, with
+    the promotion applied when there is one."""
     subscription = _live_subscription(user)
     if plan.is_free:
         raise BillingError("To move to the Free plan, cancel at the end of the period.")
     _sellable(plan)
     quantity = _seats(plan, seats)
-    if plan.pk == subscription.plan_id and quantity == subscription.quantity:
+    if plan.pk == subscription.plan_id and quantity == subscription.quantity and not promotion:
         raise BillingError("That is already your plan.")
     before = mrr.monthly_amount_cents(subscription.plan, subscription.quantity)
     stripe_id = subscription.stripe_subscription_id
@@ -157,7 +169,9 @@ def change_plan(*, user: User, plan: Plan, seats: int, operation_id: str) -> Cha
             price_id=plan.stripe_price_id,
             quantity=quantity,
             plan_name=plan.name,
-            idempotency_key=f"change-{stripe_id}-{plan.slug}-{quantity}-{operation_id}",
+            idempotency_key=f"change-{stripe_id}-{plan.slug}-{quantity}-{operation_id}"
+            + _code_suffix(promotion),
+            promotion_code_id=promotion.stripe_promotion_code_id if promotion else "",
         )
         updated = mirror.sync_subscription(stripe_id)
     except gateway.GatewayError as exc:

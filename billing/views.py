@@ -132,6 +132,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             operation_id=form.cleaned_data["operation"],
             success_url=f"{base}?checkout=success",
             cancel_url=f"{base}?checkout=cancelled",
+            promotion=form.cleaned_data["promotion"],
         )
     except services.BillingError as exc:
         return _refused(request, form, exc.message)
@@ -172,6 +173,7 @@ def change_plan(request: HttpRequest) -> HttpResponse:
             plan=form.cleaned_data["plan"],
             seats=form.cleaned_data["seats"] or 1,
             operation_id=form.cleaned_data["operation"],
+            promotion=form.cleaned_data["promotion"],
         )
     except services.BillingError as exc:
         return _refused(request, form, exc.message)

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from . import gateway, mirror
+from . import gateway, mirror, promotions
 from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -215,6 +215,10 @@ def _invoice_changed(event: WebhookEvent) -> None:
     mirror.sync_invoice(event.object_id)
 
 
+def _promotion_code_changed(event: WebhookEvent) -> None:
+    promotions.sync_from_stripe(event.object_id)
+
+
 HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
     "checkout.session.completed": _checkout_completed,
     "customer.subscription.created": _subscription_changed,
@@ -225,4 +229,6 @@ HANDLERS: dict[str, Callable[[WebhookEvent], None]] = {
     "invoice.payment_succeeded": _invoice_changed,
     "invoice.payment_failed": _invoice_changed,
     "invoice.payment_action_required": _invoice_changed,
+    # A code switched off (or on) in Stripe's dashboard.
+    "promotion_code.updated": _promotion_code_changed,
 }

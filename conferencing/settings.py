@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "billing",
     "privacy",
     "support",
+    "contests",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +205,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "privacy-request-housekeeping": {
         "task": "privacy.requests.tasks.privacy_request_housekeeping",
+        "schedule": 24 * 3600.0,
+    },
+    "purge-expired-contest-entries": {
+        "task": "contests.tasks.purge_expired_contest_entries",
         "schedule": 24 * 3600.0,
     },
 }
@@ -459,6 +464,22 @@ CELERY_BEAT_SCHEDULE |= {
     "billing-reconcile-with-stripe": {
         "task": "billing.tasks.reconcile_with_stripe",
         "schedule": 24 * 3600.0,
+    },
+}
+
+# Meeting reminders (meetings/reminders.py): how often beat scans for due ones, and how
+# long a batch handed to a worker is left to it before a scan hands it out again.
+REMINDER_SCAN_SECONDS = env.float("REMINDER_SCAN_SECONDS", default=60.0)
+REMINDER_DISPATCH_LEASE_SECONDS = env.int("REMINDER_DISPATCH_LEASE_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE |= {
+    "meeting-reminders": {
+        "task": "meetings.tasks.scan_reminders",
+        "schedule": REMINDER_SCAN_SECONDS,
+    },
+    # Hourly, so each host's summary leaves early on the 1st in their own zone.
+    "monthly-usage-summaries": {
+        "task": "meetings.tasks.send_usage_summaries",
+        "schedule": 3600.0,
     },
 }
 

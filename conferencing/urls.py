@@ -19,6 +19,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("staff/finance/", include("billing.finance.urls")),
     path("contact/", include("support.urls")),
+    path("contests/", include("contests.urls")),
     path("api/", include("conferencing.api_urls")),
     path("admin/", admin.site.urls),
 ]

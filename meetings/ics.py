@@ -7,6 +7,7 @@ weekly 09:00 stays 09:00 in the host's zone across daylight-saving changes; a me
 in UTC is written in UTC instead.
 """
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -152,8 +153,21 @@ def _calendar(method: str, events: Iterable[icalendar.Event]) -> icalendar.Calen
 
 def _finish(calendar: icalendar.Calendar, view: MeetingDates) -> bytes:
     first, last = view.year_span()
-    calendar.add_missing_timezones(first_date=first, last_date=last)
+    for tzid in sorted(calendar.get_missing_tzids()):
+        vtimezone = _vtimezone(tzid, first, last)
+        if vtimezone is not None:
+            calendar.subcomponents.insert(len(calendar.timezones), vtimezone)
     return calendar.to_ical()
+
+
+@functools.lru_cache(maxsize=256)
+def _vtimezone(tzid: str, first: date, last: date) -> icalendar.Timezone | None:
+    # Walking a zone's transitions is most of a calendar's cost, and reminder batches
+    # write one calendar per recipient in a handful of zones: each is built once.
+    try:
+        return icalendar.Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    except ValueError:  # a zone icalendar does not know goes without, as before
+        return None
 
 
 def _event(meeting: Meeting, attendee_email: str | None) -> icalendar.Event:

@@ -103,7 +103,15 @@ class Occurrence(models.Model):
                 fields=["meeting", "original_start"], name="occurrence_unique_slot"
             )
         ]
-        indexes = [models.Index(fields=["meeting", "starts_at"])]
+        indexes = [
+            models.Index(fields=["meeting", "starts_at"]),
+            # The reminder scan: sittings still to come, by start.
+            models.Index(
+                fields=["starts_at"],
+                name="occurrence_scheduled_start",
+                condition=models.Q(status="scheduled"),
+            ),
+        ]
         ordering = ["starts_at"]
 
     def __str__(self) -> str:
@@ -216,3 +224,69 @@ class RoomAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} in {self.occurrence_id} by {self.door}"
+
+
+class ReminderDelivery(models.Model):
+    """One reminder to one person for one sitting at one start time: the claim that makes
+    it go out once. The beat scan inserts it (pending); a worker sends it in the same
+    transaction that marks it sent, so a worker killed halfway leaves it pending and whole.
+
+    The key holds the start it was armed for: a rescheduled sitting gets fresh rows for its
+    new time, while the rows of the old time stay as the record of what was sent.
+    """
+
+    class Kind(models.TextChoices):
+        DAY_BEFORE = "24h", "24 hours before"
+        SOON = "10m", "10 minutes before"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Not sent"
+
+    occurrence = models.ForeignKey(Occurrence, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    email = models.EmailField(max_length=254)
+    # The invitee's row, for their personal link; null for the host.
+    invitation = models.ForeignKey(
+        Invitation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    skip_reason = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker was last handed it; the scan hands it out again after a lease.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["occurrence", "kind", "starts_at", "email"], name="reminder_once"
+            )
+        ]
+        indexes = [
+            # The scan's re-dispatch of claims a dead worker left behind.
+            models.Index(
+                fields=["dispatched_at"],
+                name="reminder_pending",
+                condition=models.Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder of {self.occurrence_id} to {self.email} ({self.status})"
+
+
+class UsageSummaryDelivery(models.Model):
+    """The monthly usage summary of one host for one month: unique, so it goes once."""
+
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # the first day of the month summarised
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "month"], name="usage_summary_once")]
+
+    def __str__(self) -> str:
+        return f"usage summary of {self.month:%Y-%m} to {self.host_id}"

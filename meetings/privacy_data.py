@@ -29,7 +29,14 @@ from privacy.subjects import (
 )
 
 from .attendance import EMPTY_SUMMARY, Interval, Summary, merge, peak
-from .models import Invitation, Meeting, Occurrence, ParticipantSession
+from .models import (
+    Invitation,
+    Meeting,
+    Occurrence,
+    ParticipantSession,
+    ReminderDelivery,
+    UsageSummaryDelivery,
+)
 
 APP = "meetings"
 
@@ -50,6 +57,17 @@ def _own_sessions(subject: Subject) -> QuerySet[ParticipantSession]:
 
 def _own_invitations(subject: Subject) -> QuerySet[Invitation]:
     return Invitation.objects.filter(subject.email_q("email"))
+
+
+def _own_reminders(subject: Subject) -> QuerySet[ReminderDelivery]:
+    """Reminders addressed to the person, whoever hosts the meeting."""
+    return ReminderDelivery.objects.filter(subject.email_q("email"))
+
+
+def _own_usage_summaries(subject: Subject) -> QuerySet[UsageSummaryDelivery]:
+    if subject.user is None:
+        return UsageSummaryDelivery.objects.none()
+    return UsageSummaryDelivery.objects.filter(host=subject.user)
 
 
 def _not_hosted(subject: Subject) -> Q:
@@ -167,11 +185,30 @@ def export_for(subject: Subject) -> AppData:
         .select_related("occurrence__meeting")
         .order_by("requested_at", "pk")
     ]
+    reminders = [
+        row(
+            meeting_title=r.occurrence.meeting.title,
+            sitting_starts_at=r.starts_at,
+            reminder=r.get_kind_display(),
+            email=r.email,
+            status=r.get_status_display(),
+            sent_at=r.sent_at,
+        )
+        for r in _own_reminders(subject)
+        .select_related("occurrence__meeting")
+        .order_by("starts_at", "pk")
+    ]
+    summaries_sent = [
+        row(month=s.month.strftime("%Y-%m"), sent_at=s.sent_at)
+        for s in _own_usage_summaries(subject).order_by("month")
+    ]
     return {
         "meetings_hosted": hosted,
         "sittings_hosted": sittings,
         "invitations": invitations,
         "attendance": attendance,
+        "meeting_reminders": reminders,
+        "usage_summaries": summaries_sent,
     }
 
 
@@ -214,10 +251,22 @@ def erase_for(subject: Subject, *, dry_run: bool) -> list[ErasureLine]:
             invitations.count(),
             "anonymised",
         ),
+        ErasureLine(
+            APP, "Meeting reminders sent or due to them", _own_reminders(subject).count(), "deleted"
+        ),
+        ErasureLine(
+            APP,
+            "Monthly usage summaries sent to them",
+            _own_usage_summaries(subject).count(),
+            "deleted",
+        ),
     ]
     if dry_run:
         return lines_with_rows(lines)
     with transaction.atomic():
+        # Before the invitations: a reminder row names the address its invitation had.
+        _own_reminders(subject).delete()
+        _own_usage_summaries(subject).delete()
         _anonymise_sessions(sessions)
         for invitation_pk in list(invitations.values_list("pk", flat=True)):
             Invitation.objects.filter(pk=invitation_pk).update(email=placeholder_email())

@@ -67,3 +67,36 @@ def send_invitation_cancels(  # type: ignore[no-untyped-def]
 def enforce_time_limits() -> int:
     """Periodic (every 30 s): the backstop of the rooms' own time-limit timers."""
     return moderation.enforce_time_limits()
+
+
+@shared_task
+def scan_reminders() -> int:
+    """Periodic (every minute): arm the reminders that came due and hand them out."""
+    from . import reminders
+
+    return reminders.scan()
+
+
+@shared_task(acks_late=True)
+def send_reminders(reminder_ids: list[int]) -> int:
+    """Send a batch of armed reminders, each once (see meetings.reminders)."""
+    from . import reminders
+
+    return reminders.send(reminder_ids)
+
+
+@shared_task
+def send_usage_summaries() -> int:
+    """Periodic (hourly): hand out the monthly summaries of hosts whose 1st has begun."""
+    from . import usage_summary
+
+    return usage_summary.dispatch_due()
+
+
+@shared_task(acks_late=True)
+def send_usage_summary_batch(host_ids: list[int], month: str) -> int:
+    from datetime import date
+
+    from . import usage_summary
+
+    return usage_summary.send_batch(host_ids, date.fromisoformat(month))

@@ -16,6 +16,7 @@ class Category(models.TextChoices):
     MEETING_REMINDERS = "meeting_reminders", "Meeting reminders"
     PROMOTIONS = "promotions", "Offers and promotions"
     SURVEYS = "surveys", "Surveys and feedback requests"
+    USAGE_SUMMARY = "usage_summary", "Monthly usage summary"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     ),
     Subscription(Category.PROMOTIONS, "Discounts and offers on paid plans.", False),
     Subscription(Category.SURVEYS, "Short questions about how the product works for you.", False),
+    Subscription(
+        Category.USAGE_SUMMARY,
+        "Once a month, to hosts: meetings held, people met, minutes, recordings stored "
+        "and when they expire, and use of the plan's limits.",
+        False,
+    ),
 )
 SUBSCRIPTION_CATEGORIES = frozenset(s.category for s in SUBSCRIPTIONS)
 MARKETING_CATEGORIES = frozenset({Category.NEWSLETTER, Category.PROMOTIONS})

@@ -21,6 +21,26 @@ def may_send(*, email: str, category: str) -> bool:
     return choice
 
 
+def may_send_to(*, emails: set[str], category: str) -> set[str]:
+    """Which of `emails` (lower-cased) may get `category` now: `may_send` for many."""
+    if category == Category.TRANSACTIONAL:
+        return set(emails)
+    choices = dict(
+        EmailPreference.objects.filter(email__in=emails, category=category).values_list(
+            "email", "subscribed"
+        )
+    )
+    default = subscription(category).subscribed_by_default
+    return {email for email in emails if choices.get(email, default)}
+
+
+def subscribed_emails(*, category: str) -> QuerySet[EmailPreference, str]:
+    """The (lower-cased) addresses that asked for `category`, an opt-in subscription."""
+    return EmailPreference.objects.filter(category=category, subscribed=True).values_list(
+        "email", flat=True
+    )
+
+
 def preferences_for(*, email: str) -> dict[str, bool]:
     """Each subscription category mapped to whether `email` receives it."""
     saved = dict(

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import audit
-from .email_categories import MARKETING_CATEGORIES, SUBSCRIPTION_CATEGORIES
+from .email_categories import MARKETING_CATEGORIES, SUBSCRIPTION_CATEGORIES, Category
 from .models import (
     EmailConsentEvent,
     EmailPreference,
@@ -110,14 +110,15 @@ def set_preferences(*, email: str, choices: dict[str, bool], source: str) -> Non
         set_subscription(email=email, category=category, subscribed=subscribed, source=source)
 
 
-def record_signup_choice(*, email: str, marketing_opt_in: bool) -> None:
-    """The sign-up checkbox: unticked by default, and only a tick subscribes."""
-    if marketing_opt_in:
-        set_preferences(
-            email=email,
-            choices={category: True for category in MARKETING_CATEGORIES},
-            source=Source.SIGNUP,
-        )
+def record_signup_choice(
+    *, email: str, marketing_opt_in: bool, usage_summary_opt_in: bool = False
+) -> None:
+    """The sign-up checkboxes: unticked by default, and only a tick subscribes."""
+    choices = {category: True for category in MARKETING_CATEGORIES} if marketing_opt_in else {}
+    if usage_summary_opt_in:
+        choices[Category.USAGE_SUMMARY] = True
+    if choices:
+        set_preferences(email=email, choices=choices, source=Source.SIGNUP)
 
 
 @transaction.atomic

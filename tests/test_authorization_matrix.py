@@ -42,6 +42,7 @@ from recordings import qa
 from recordings.models import Recording, ShareLink
 from support.models import Ticket, Topic
 from tests.billing.factories import CustomerFactory, InvoiceFactory, SubscriptionFactory
+from tests.contests.factories import matrix_contest
 from tests.factories import UserFactory
 from tests.meetings.factories import MeetingFactory, schedule_in
 from tests.privacy.request_helpers import submit
@@ -210,6 +211,16 @@ ROUTES: dict[str, str] = {
     "newsletter:staff_send_test": "role:marketing",
     "newsletter:staff_send": "role:marketing",
     "newsletter:staff_log": "role:marketing",
+    # contests
+    "contests:detail": "public",
+    "contests:entry_sent": "public",
+    "contests:confirm": "link",
+    "contests:staff_list": "role:marketing",
+    "contests:staff_new": "role:marketing",
+    "contests:staff_detail": "role:marketing",
+    "contests:staff_edit": "role:marketing",
+    "contests:staff_entrants": "role:marketing",
+    "contests:staff_draw": "role:marketing",
     "gpc_json": "public",
     # billing
     "billing:plans": "public",
@@ -230,6 +241,9 @@ ROUTES: dict[str, str] = {
     "finance:failed_payments_csv": "role:finance",
     "finance:customer": "role:finance",
     "finance:customer_invoices_csv": "role:finance",
+    "finance:promotions": "role:finance",
+    "finance:promotion_deactivate": "role:finance",
+    "finance:promotions_csv": "role:finance",
     # support
     "support:contact": "public",
     "support:contact_sent": "public",
@@ -387,6 +401,7 @@ def world(db, client):
     newsletter = Newsletter.objects.create(subject="News", body_markdown="Hello", created_by=None)
     third_party = ThirdParty.objects.first()
     assert third_party is not None
+    contest, contest_token = matrix_contest()
 
     signed_in = {}
     users = {}
@@ -455,6 +470,7 @@ def world(db, client):
             "pk": newsletter.pk,
             "token": privacy_tokens.make_newsletter_confirm_token(email="pat@example.com"),
         },
+        "contests": {"slug": contest.slug, "token": contest_token},
         "billing": {"pk": event.pk},
         "finance": {"stripe_customer_id": customer.stripe_customer_id},
         "support": {"reference": ticket.reference},

@@ -20,7 +20,7 @@ def _cell(value: Cell | datetime) -> Cell:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _money(cents: int | None) -> Decimal | None:
+def money(cents: int | None) -> Decimal | None:
     return None if cents is None else (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
 
@@ -66,7 +66,7 @@ def subscription_rows(rows: Iterable[Subscription]) -> Iterable[list[Cell | date
             sub.plan.name,
             sub.status,
             sub.quantity,
-            _money(subscription_mrr_cents(sub)),
+            money(subscription_mrr_cents(sub)),
             sub.current_period_end,
             "yes" if sub.cancel_at_period_end else "no",
             sub.past_due_since,
@@ -101,8 +101,8 @@ def invoice_rows(rows: Iterable[Invoice]) -> Iterable[list[Cell | datetime]]:
             invoice.number,
             invoice.status,
             invoice.currency.upper(),
-            _money(invoice.amount_due),
-            _money(invoice.amount_paid),
+            money(invoice.amount_due),
+            money(invoice.amount_paid),
             invoice.attempt_count,
             invoice.next_payment_attempt,
             sub.status if sub else "",
@@ -133,17 +133,17 @@ def month_rows(months: Iterable[Month]) -> Iterable[list[Cell | datetime]]:
     for m in months:
         yield [
             m.start.strftime("%Y-%m"),
-            _money(m.mrr_start),
-            _money(m.new),
-            _money(m.reactivation),
-            _money(m.expansion),
-            _money(m.contraction),
-            _money(m.churn),
-            _money(m.net_new),
-            _money(m.mrr_end),
+            money(m.mrr_start),
+            money(m.new),
+            money(m.reactivation),
+            money(m.expansion),
+            money(m.contraction),
+            money(m.churn),
+            money(m.net_new),
+            money(m.mrr_end),
             m.paying_start,
             m.customers_lost,
             _ratio(m.logo_churn),
             _ratio(m.revenue_churn),
-            _money(m.arpa),
+            money(m.arpa),
         ]

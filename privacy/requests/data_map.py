@@ -12,6 +12,7 @@ from django.db import transaction
 
 from accounts import privacy_data as accounts_data
 from billing import privacy_data as billing_data
+from contests import privacy_data as contests_data
 from meetings import privacy_data as meetings_data
 from privacy import privacy_data as privacy_own_data
 from privacy.subjects import AppData, ErasureLine, PrivacyModule, Subject
@@ -24,6 +25,7 @@ APPS: tuple[PrivacyModule, ...] = (
     recordings_data,
     support_data,
     billing_data,
+    contests_data,
     privacy_own_data,
 )
 ERASE_ORDER: tuple[PrivacyModule, ...] = (
@@ -31,6 +33,7 @@ ERASE_ORDER: tuple[PrivacyModule, ...] = (
     meetings_data,
     support_data,
     billing_data,
+    contests_data,
     privacy_own_data,
     accounts_data,
 )

@@ -52,7 +52,7 @@ FINANCE_CONSOLES = {"Plan catalogue", "Contact tickets", "Finance", "Failed Stri
             [],
         ),
         ([SUPPORT], {"Contact tickets"}, [], [SUPPRESSIONS_URL, PLANS_URL]),
-        ([MARKETING], {"Newsletter"}, [], [SUPPRESSIONS_URL, PLANS_URL]),
+        ([MARKETING], {"Newsletter", "Contests"}, [], [SUPPRESSIONS_URL, PLANS_URL]),
     ],
 )
 def test_each_role_sees_and_opens_only_its_consoles(client, db, roles, visible, allowed, refused):

@@ -103,7 +103,7 @@ def localstripe(
     settings.STRIPE_API_BASE = localstripe_url
     http = RecordingHttpClient()
     monkeypatch.setattr(gateway, "http_client_override", http)
-    side = StripeSide(localstripe_url, API_KEY)
+    side = StripeSide(localstripe_url, API_KEY, lacking=http.lacking)
     side.flush()
     services.sync_plans_to_stripe()
     env = StripeEnv(url=localstripe_url, side=side, http=http, delivered=set())

@@ -3,7 +3,8 @@
 `RecordingHttpClient` is the gateway's HTTP client in tests (the one seam,
 `billing.gateway.http_client_override`): it records every request the gateway sends,
 replays recorded responses for Checkout and the Customer Portal (which localstripe
-lacks, see stripe_fixtures/), and sends everything else to localstripe over HTTP.
+lacks, see stripe_fixtures/), answers for the promotion APIs localstripe lacks
+(`LackingApis`, stripe_promotions.py), and sends everything else to localstripe.
 
 `StripeSide` does, against localstripe, what Stripe does on its own pages: a completed
 Checkout (card attached, subscription created), a card swapped in the Portal. And the
@@ -21,11 +22,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from django.test import TestCase
 from django.urls import reverse
+
+from .stripe_promotions import LackingApis
 
 FIXTURES = Path(__file__).parent / "stripe_fixtures"
 RECORDED = {
@@ -51,6 +54,7 @@ class RecordingHttpClient:
 
     def __init__(self) -> None:
         self.sent: list[SentRequest] = []
+        self.lacking = LackingApis()
 
     def request_with_retries(
         self,
@@ -69,6 +73,18 @@ class RecordingHttpClient:
         fixture = RECORDED.get((method.lower(), parts.path))
         if fixture is not None:
             return self._replay(fixture, params), 200, {"request-id": "req_recorded"}
+        base = f"{parts.scheme}://{parts.netloc}"
+
+        def send(forwarded: dict[str, str]) -> tuple[str, int, Mapping[str, str]]:
+            data = urlencode(forwarded) if method.lower() == "post" else post_data
+            response = requests.request(method, url, headers=dict(headers), data=data, timeout=15)
+            return response.text, response.status_code, response.headers
+
+        answered = self.lacking.answer(
+            method.lower(), parts.path, params, base=base, headers=headers, send=send
+        )
+        if answered is not None:
+            return answered
         response = requests.request(method, url, headers=dict(headers), data=post_data, timeout=15)
         return response.text, response.status_code, response.headers
 
@@ -89,9 +105,10 @@ class RecordingHttpClient:
 class StripeSide:
     """Stripe's own doings, performed on localstripe with plain HTTP."""
 
-    def __init__(self, base: str, api_key: str) -> None:
+    def __init__(self, base: str, api_key: str, lacking: LackingApis | None = None) -> None:
         self.base = base
         self.auth = (api_key, "")
+        self.lacking = lacking or LackingApis()
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         response = requests.get(self.base + path, params=params, auth=self.auth, timeout=15)
@@ -122,13 +139,20 @@ class StripeSide:
         quantity: int = 1,
         payment_method: str = "pm_card_visa",
         metadata: Mapping[str, str] | None = None,
+        promotion_code: str = "",
     ) -> dict[str, Any]:
-        """A Checkout in subscription mode, paid: card saved, subscription created."""
+        """A Checkout in subscription mode, paid: card saved, subscription created, and
+        the promotion code (pre-applied or typed on Checkout) on it and its first invoice."""
         self.use_card(customer_id, payment_method)
         data = {"customer": customer_id, "items[0][plan]": price_id, "items[0][quantity]": quantity}
         for key, value in (metadata or {}).items():
             data[f"metadata[{key}]"] = value
-        return self.post("/v1/subscriptions", data)
+        subscription = self.post("/v1/subscriptions", data)
+        if promotion_code:
+            self.lacking.apply(
+                subscription, promotion_code, invoice_id=str(subscription["latest_invoice"])
+            )
+        return subscription
 
     def events(self) -> list[dict[str, Any]]:
         """Every event localstripe holds, oldest first."""

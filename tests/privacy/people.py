@@ -17,7 +17,14 @@ from rest_framework.authtoken.models import Token
 from accounts.models import UiPreferences, User
 from billing.models import Customer, Invoice, Subscription, WebhookEvent
 from meetings.invitations import email_request
-from meetings.models import Invitation, Meeting, Occurrence, ParticipantSession
+from meetings.models import (
+    Invitation,
+    Meeting,
+    Occurrence,
+    ParticipantSession,
+    ReminderDelivery,
+    UsageSummaryDelivery,
+)
 from privacy import audit, services
 from privacy.disclosures import Purpose, record_disclosure
 from privacy.email_categories import Category
@@ -36,6 +43,8 @@ from privacy.pi_categories import PersonalInfoCategory as PI
 from recordings.models import ConsentReceipt, Recording
 from support.models import Ticket, TicketReply
 from tests.billing.factories import CustomerFactory, InvoiceFactory, SubscriptionFactory, mrr_change
+from tests.contests.factories import enter as enter_contest
+from tests.contests.factories import make_contest
 from tests.factories import UserFactory
 from tests.meetings.factories import MeetingFactory
 from tests.recordings.factories import ConsentReceiptFactory, RecordingFactory, ShareLinkFactory
@@ -142,6 +151,16 @@ def build_world() -> World:
         for invitation in meeting.invitations.all():
             email_request(meeting=meeting, invitation_id=invitation.pk)
     pat_invite = other_meeting.invitations.get(email=PERSON_EMAIL)
+    # The reminder Pat got for Olga's meeting, and Pat's own monthly usage summary.
+    ReminderDelivery.objects.create(
+        occurrence=other_occurrence,
+        starts_at=other_occurrence.starts_at,
+        kind=ReminderDelivery.Kind.DAY_BEFORE,
+        email=PERSON_EMAIL,
+        invitation=pat_invite,
+        status=ReminderDelivery.Status.SENT,
+    )
+    UsageSummaryDelivery.objects.create(host=person, month=datetime(2026, 3, 1).date())
     attend(
         other_occurrence,
         name="Olga Other",
@@ -302,6 +321,10 @@ def build_world() -> World:
         status=WebhookEvent.Status.PROCESSED,
     )
     InvoiceFactory(customer=CustomerFactory(user=other_host), number="CONF-0043")
+    # Pat and Olga each entered a contest, signed in.
+    contest = make_contest(slug="pat-and-olga")
+    enter_contest(contest, user=person, name="Pat Person")
+    enter_contest(contest, user=other_host, name="Olga Other")
     staff = UserFactory(email="sam.staff@example.com", roles=["support"])
     audit.record(
         actor=staff,

@@ -53,6 +53,7 @@ def test_page_shows_one_checkbox_per_subscription_with_defaults(signed_in, user)
         "meeting_reminders": True,
         "promotions": False,
         "surveys": False,
+        "usage_summary": False,
     }
     page = response.content.decode()
     for item in SUBSCRIPTIONS:
@@ -80,6 +81,7 @@ def test_page_shows_saved_choices(signed_in, user):
         "meeting_reminders": False,
         "promotions": True,
         "surveys": False,
+        "usage_summary": False,
     }
 
 
@@ -93,6 +95,7 @@ def test_post_saves_choices(signed_in, user):
         "meeting_reminders": False,
         "promotions": False,
         "surveys": True,
+        "usage_summary": False,
     }
     rows = EmailPreference.objects.filter(email=user.email)
     assert rows.count() == len(SUBSCRIPTIONS)
@@ -118,6 +121,7 @@ def test_save_confirms_and_shows_new_choices(signed_in):
         "meeting_reminders": False,
         "promotions": False,
         "surveys": False,
+        "usage_summary": False,
     }
 
 
@@ -161,6 +165,7 @@ def test_choices_apply_to_the_signed_in_users_address_only(client, db):
         "meeting_reminders": True,
         "promotions": True,
         "surveys": False,
+        "usage_summary": False,
     }
 
 
@@ -213,6 +218,7 @@ def test_signed_link_shows_the_same_form_without_signing_in(client, db):
         "meeting_reminders": True,
         "promotions": False,
         "surveys": True,
+        "usage_summary": False,
     }
     assert "Always sent" in page
     assert "transactional" not in checkboxes(response)
@@ -230,6 +236,7 @@ def test_signed_link_saves_choices_for_that_address_and_logs_them(client, db):
         "meeting_reminders": False,
         "promotions": False,
         "surveys": False,
+        "usage_summary": False,
     }
     newsletter = EmailConsentEvent.objects.get(category="newsletter")
     assert (newsletter.email, newsletter.subscribed, newsletter.source) == (

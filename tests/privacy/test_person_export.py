@@ -36,10 +36,18 @@ OTHER_PEOPLE = (
 )
 SECTIONS = {
     "accounts": {"account", "email_addresses", "meeting_room_preferences", "sign_in_security"},
-    "meetings": {"meetings_hosted", "sittings_hosted", "invitations", "attendance"},
+    "meetings": {
+        "meetings_hosted",
+        "sittings_hosted",
+        "invitations",
+        "attendance",
+        "meeting_reminders",
+        "usage_summaries",
+    },
     "recordings": {"recordings_hosted", "share_links", "consent_receipts"},
     "support": {"tickets", "answers"},
     "billing": {"customer", "subscriptions", "invoices"},
+    "contests": {"contest_entries"},
     "privacy": {
         "email_preferences",
         "email_consent_log",

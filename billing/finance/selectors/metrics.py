@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from billing.models import MrrChange, Plan, Subscription
-from billing.mrr import COUNTED_STATUSES, monthly_amount_cents
+from billing.mrr import COUNTED_STATUSES, monthly_amount_cents, monthly_discount_cents
 
 MONTHS = 12
 
@@ -26,6 +26,11 @@ DEFINITIONS: dict[str, str] = {
         "Monthly recurring revenue: every active or past-due subscription on a paid plan, "
         "at its plan's price times its seats for per-seat plans, a yearly price divided by "
         "12. Trials, free plans and ended subscriptions count nothing (Stripe's definition)."
+    ),
+    "discounts": (
+        "MRR counts after discounts: a repeating or forever discount lowers a subscription's "
+        "MRR while Stripe reports it on the subscription; a once-only discount lowers one "
+        "invoice and no MRR. Before discounts: every subscription at its plan's price."
     ),
     "arr": "Annual run rate: 12 x MRR.",
     "arpa": "Average revenue per account: MRR ÷ the number of accounts paying now.",
@@ -90,6 +95,7 @@ class Month:
 @dataclass(frozen=True)
 class Summary:
     mrr: int
+    mrr_before_discounts: int
     paying_accounts: int
     active_subscriptions: int
     trialing: int
@@ -111,14 +117,34 @@ def counted_subscriptions() -> QuerySet[Subscription]:
     ).exclude(plan__interval=Plan.Interval.NONE)
 
 
-def current_mrr_cents() -> int:
-    """MRR now, by ``billing.mrr``: grouped by plan and seats, so no row is read alone."""
-    groups = counted_subscriptions().values("plan_id", "quantity").annotate(n=Count("id"))
+DISCOUNT_FIELDS = ("discount_duration", "discount_percent_off", "discount_amount_off_cents")
+
+
+def mrr_now_cents(subscriptions: QuerySet[Subscription] | None = None) -> tuple[int, int]:
+    """MRR now before and after discounts, by ``billing.mrr``: grouped by plan, seats and
+    discount, so no row is read alone."""
+    rows = counted_subscriptions() if subscriptions is None else subscriptions
+    groups = rows.values("plan_id", "quantity", *DISCOUNT_FIELDS).annotate(n=Count("id"))
     plans = Plan.objects.in_bulk({group["plan_id"] for group in groups})
-    return sum(
-        group["n"] * monthly_amount_cents(plans[group["plan_id"]], group["quantity"])
-        for group in groups
-    )
+    before = after = 0
+    for group in groups:
+        plan = plans[group["plan_id"]]
+        listed = monthly_amount_cents(plan, group["quantity"])
+        off = monthly_discount_cents(
+            plan,
+            listed,
+            duration=group["discount_duration"],
+            percent_off=group["discount_percent_off"],
+            amount_off_cents=group["discount_amount_off_cents"],
+        )
+        before += group["n"] * listed
+        after += group["n"] * (listed - off)
+    return before, after
+
+
+def current_mrr_cents() -> int:
+    """MRR now, after discounts (Stripe's definition)."""
+    return mrr_now_cents()[1]
 
 
 def summary() -> Summary:
@@ -129,8 +155,10 @@ def summary() -> Summary:
     counted = counted_subscriptions().aggregate(
         subscriptions=Count("id"), accounts=Count("customer_id", distinct=True)
     )
+    before, after = mrr_now_cents()
     return Summary(
-        mrr=current_mrr_cents(),
+        mrr=after,
+        mrr_before_discounts=before,
         paying_accounts=counted["accounts"],
         active_subscriptions=counted["subscriptions"],
         trialing=counts["trialing"],
