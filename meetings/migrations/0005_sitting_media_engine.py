@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("meetings", "0003_room_actions_and_unmute_lock"),
+        ("meetings", "0004_reminders_and_usage_summaries"),
     ]
 
     operations = [
