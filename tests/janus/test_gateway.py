@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
-from channels.layers import get_channel_layer
+from channels.layers import channel_layers, get_channel_layer
 
 from meetings.janus.admin import JanusAdmin
 from meetings.janus.client import JanusClient
@@ -132,6 +132,8 @@ class Client:
 
 @pytest.fixture
 async def gateway(janus_server):
+    # A cached channel layer (Redis) may hold connections of an earlier test's event loop.
+    channel_layers.backends.clear()
     client = JanusClient(janus_server.url)
     admin = JanusAdmin(janus_server.admin_url, janus_server.admin_secret)
     gateway = JanusMediaGateway(client=client, admin=admin, store=MemoryRooms(), keepalive=1.0)
@@ -336,6 +338,7 @@ async def test_after_a_janus_restart_clients_start_over_and_the_room_is_recreate
 ):
     """Janus stops mid-meeting and comes back on the same ports: every client is told to
     start over ("reset"), and their new connections meet in the same room, recreated."""
+    channel_layers.backends.clear()
     with run_janus(tmp_path / "first", media_address) as first:
         gateway = JanusMediaGateway(
             client=JanusClient(first.url),
