@@ -182,7 +182,7 @@ def _bench_send(now) -> list[Result]:  # type: ignore[no-untyped-def]
 def _send_batches(name: str, ids: list[int], now) -> Result:  # type: ignore[no-untyped-def]
     from meetings import reminders
 
-    per_reminder: list[float] = []
+    per_reminder: list[int] = []
     sent = 0
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) as discarded:
@@ -190,7 +190,7 @@ def _send_batches(name: str, ids: list[int], now) -> Result:  # type: ignore[no-
             batch = ids[first : first + reminders.BATCH]
             t0 = time.perf_counter_ns()
             sent += reminders.send(batch, now=now)
-            per_reminder += [(time.perf_counter_ns() - t0) / len(batch)] * len(batch)
+            per_reminder += [(time.perf_counter_ns() - t0) // len(batch)] * len(batch)
             discarded.seek(0)
             discarded.truncate()
     total = time.perf_counter() - started
