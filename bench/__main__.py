@@ -17,6 +17,7 @@ BENCHMARKS: tuple[str, ...] = (
     "privacy_notice",
     "privacy_export",
     "db_connections",
+    "reminders",
 )
 
 

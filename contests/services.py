@@ -223,11 +223,11 @@ def enter(
 
 def _subscribe(email: str) -> None:
     """The entry form's marketing box means what the sign-up form's does: every marketing
-    category, each choice written to the consent log."""
+    category, each choice written to the consent log as coming from the contest entry."""
     privacy_services.set_preferences(
         email=email,
         choices={category: True for category in MARKETING_CATEGORIES},
-        source=privacy_services.Source.SIGNUP,
+        source=privacy_services.Source.CONTEST_ENTRY,
     )
 
 

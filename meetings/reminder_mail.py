@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.utils import dateformat
 
@@ -29,8 +30,12 @@ TIME = "H:i"
 
 def account_zones(emails: Iterable[str]) -> dict[str, str]:
     """The time zone of each address that belongs to an account (lower-cased keys)."""
-    rows = User.objects.filter(email__in=list(emails)).values_list("email", "time_zone")
-    return {email.lower(): zone for email, zone in rows if zone}
+    rows = (
+        User.objects.annotate(address=Lower("email"))
+        .filter(address__in=[email.lower() for email in emails])
+        .values_list("address", "time_zone")
+    )
+    return {address: zone for address, zone in rows if zone}
 
 
 def email_reminder(row: ReminderDelivery, *, zone: str | None) -> None:

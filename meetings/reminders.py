@@ -2,13 +2,13 @@
 invitee, each exactly once.
 
 The beat scan (every minute) arms a sitting whose reminder falls due: one
-`ReminderDelivery` row per recipient, all in one statement, keyed by (sitting, kind,
+`ReminderDelivery` row per recipient, all in one transaction, keyed by (sitting, kind,
 start, address), so a second scan, running twice or at the same time, inserts nothing.
-It hands the pending rows to workers in batches. A worker claims each row with a
-conditional UPDATE and queues the email in the same transaction: a worker killed before
-the commit leaves the row pending (and no email), a duplicate worker waits on the row's
-lock and then finds it taken. Rows a dead worker left pending are handed out again by a
-later scan once their dispatch lease has run out.
+It hands the pending rows to workers in batches. A worker locks a batch's pending rows,
+queues their emails to the outbox and marks the rows sent in one transaction: a worker
+killed before the commit leaves them pending (and no email), a duplicate task skips the
+locked rows and later finds them sent. Rows a dead worker left pending are handed out
+again by a later scan once their dispatch lease has run out.
 
 Rescheduling re-arms: the key holds the start a row was armed for, so the new start is a
 new key, and a row armed for the old start is skipped at send time. Cancelled sittings

@@ -114,7 +114,9 @@ def record_signup_choice(
     *, email: str, marketing_opt_in: bool, usage_summary_opt_in: bool = False
 ) -> None:
     """The sign-up checkboxes: unticked by default, and only a tick subscribes."""
-    choices = {category: True for category in MARKETING_CATEGORIES} if marketing_opt_in else {}
+    choices: dict[str, bool] = (
+        {category: True for category in MARKETING_CATEGORIES} if marketing_opt_in else {}
+    )
     if usage_summary_opt_in:
         choices[Category.USAGE_SUMMARY] = True
     if choices:

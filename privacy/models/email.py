@@ -16,6 +16,7 @@ class EmailPreference(models.Model):
         UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link in an email"
         ONE_CLICK = "one_click", "One-click unsubscribe (RFC 8058)"
         DOUBLE_OPT_IN = "double_opt_in", "Newsletter sign-up, confirmed by email"
+        CONTEST_ENTRY = "contest_entry", "Contest entry form, address confirmed"
         STAFF = "staff", "Staff"
 
     email = models.EmailField(max_length=254)
