@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "privacy",
     "support",
     "contests",
+    "feedback",
 ]
 
 MIDDLEWARE = [
