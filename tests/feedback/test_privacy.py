@@ -1,8 +1,14 @@
 """Survey answers are personal data: in a person's export, and gone on erasure."""
 
+from datetime import UTC, date, datetime
+
 import pytest
+import time_machine
+from django.urls import reverse
 
 from feedback.models import CallRating
+from privacy.models import PolicyDocument
+from privacy.policies import documents
 from privacy.requests import data_map
 from privacy.subjects import Subject
 from tests.factories import UserFactory
@@ -52,3 +58,19 @@ def test_erasure_deletes_the_persons_answers_and_those_in_meetings_they_host(wor
     data_map.erase_person(subject, dry_run=False)
 
     assert list(CallRating.objects.values_list("comment", flat=True)) == ["Fine"]
+
+
+def test_the_privacy_policy_names_the_survey_in_its_generated_forms_section(client, db):
+    version = documents.current_version(PolicyDocument.PRIVACY, today=date(2026, 12, 8))
+    assert version is not None and (version.version, version.material) == (3, False)
+
+    with time_machine.travel(datetime(2026, 12, 8, 12, tzinfo=UTC), tick=False):
+        page = client.get(reverse("privacy:policy")).content.decode()
+
+    section = page[page.index("When you answer a survey or fill out a form") :]
+    assert "Call-quality survey (end of a meeting)" in section
+    # Built from the survey's own choices and limit, so it cannot drift from the form.
+    assert "screen share, connection, something else" in section and "1,000 characters" in section
+    assert "Not your IP address" in section
+    assert "Contest entry form" in section
+    assert "direct our service providers to delete" in page and "Stripe" in page
