@@ -84,6 +84,9 @@ class UiPreferences(models.Model):
     join_with_camera_off = models.BooleanField("Turn my camera off when I join", default=False)
     join_with_mic_off = models.BooleanField("Mute my microphone when I join", default=False)
     layout = models.CharField(max_length=16, choices=Layout.choices, default=Layout.GALLERY)
+    # When the room's end screen last asked "How was the call?" (answered or skipped):
+    # signed-in people are asked at most once per 24 hours, remembered here, not in a cookie.
+    survey_asked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

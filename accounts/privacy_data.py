@@ -61,6 +61,7 @@ def export_for(subject: Subject) -> AppData:
             join_with_camera_off=p.join_with_camera_off,
             join_with_mic_off=p.join_with_mic_off,
             layout=p.get_layout_display(),
+            call_survey_last_asked_at=p.survey_asked_at,
             updated_at=p.updated_at,
         )
         for p in UiPreferences.objects.filter(user=user)

@@ -5,6 +5,7 @@ from datetime import datetime
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -13,6 +14,7 @@ from privacy import services as privacy_services
 
 from . import api_tokens
 from .models import ApiToken, UiPreferences, User
+from .selectors import SURVEY_INTERVAL
 
 PROFILE_FIELDS = ("full_name", "time_zone", "how_heard", "how_heard_other", "company", "job_title")
 
@@ -62,6 +64,17 @@ def update_ui_preferences(
         },
     )
     return prefs
+
+
+@transaction.atomic
+def claim_survey(*, user: User, now: datetime) -> bool:
+    """Record that the survey was answered or skipped now, if it was due (at most once per
+    24 hours); False when another sitting's answer within the last 24 hours holds it."""
+    UiPreferences.objects.get_or_create(user=user)
+    due = Q(survey_asked_at__isnull=True) | Q(survey_asked_at__lte=now - SURVEY_INTERVAL)
+    return bool(
+        UiPreferences.objects.filter(due, user=user).update(survey_asked_at=now, updated_at=now)
+    )
 
 
 @transaction.atomic

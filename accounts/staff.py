@@ -59,6 +59,13 @@ CONSOLES: tuple[Console, ...] = (
         QUALITY_ASSURANCE,
     ),
     Console(
+        "Call quality",
+        "The call-quality survey over 90 days: ratings, response rate, reasons, browsers, "
+        "media workers and the worst calls; CSV. Every view is audited.",
+        "feedback:staff_quality",
+        QUALITY_ASSURANCE,
+    ),
+    Console(
         "Cookie consent receipts",
         "What a browser or an account agreed to about cookies, and when; every lookup is audited.",
         "privacy:staff_consents",

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "privacy",
     "support",
     "contests",
+    "feedback",
 ]
 
 MIDDLEWARE = [

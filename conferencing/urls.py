@@ -20,6 +20,7 @@ urlpatterns = [
     path("staff/finance/", include("billing.finance.urls")),
     path("contact/", include("support.urls")),
     path("contests/", include("contests.urls")),
+    path("", include("feedback.urls")),
     path("api/", include("conferencing.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from feedback.selectors import for_sitting as ratings_for_sitting
+
 from . import attendance, report
 from .host_pages import host_of, own_meeting, own_occurrence, render_page, zone_name
 
@@ -29,6 +31,7 @@ def attendance_report(request: HttpRequest, public_id: UUID, occurrence_id: UUID
         "timeline": report.timeline(rows, occurrence=occurrence, zone=zone, now=now)
         if rows
         else None,
+        "ratings": ratings_for_sitting(occurrence),
     }
     return render_page(request, "meetings/report.html", context)
 

@@ -12,11 +12,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.models import Layout, UiPreferences
-from accounts.selectors import ui_preferences_for
+from accounts.models import Layout, UiPreferences, User
+from accounts.selectors import survey_due, ui_preferences_for
+from feedback.tokens import make_token as survey_token
 
 from . import tickets
 from .join_views import _own_participant, _signed_in
@@ -39,6 +41,14 @@ def _ice_servers(participant: ParticipantSession) -> str:
         ttl=settings.TURN_CREDENTIAL_TTL_SECONDS,
     )
     return json.dumps(servers, separators=(",", ":"))
+
+
+def _survey_token(participant: ParticipantSession, user: User | None) -> str:
+    """The end screen's survey token, or "" when this person is not to be asked: signed-in
+    people answer at most once per 24 hours (their settings say when they last did)."""
+    if user is not None and not survey_due(user=user, now=timezone.now()):
+        return ""
+    return survey_token(session_public_id=str(participant.public_id))
 
 
 def _preferences(request: HttpRequest) -> UiPreferences:
@@ -68,5 +78,7 @@ def room(request: HttpRequest, token: str) -> HttpResponse:
         "camera_off": preferences.join_with_camera_off,
         "mic_off": preferences.join_with_mic_off,
         "layout": preferences.layout or Layout.GALLERY,
+        "survey_token": _survey_token(participant, user),
+        "survey_url": reverse("feedback:survey"),
     }
     return render(request, "meetings/room.html", context)

@@ -1,15 +1,16 @@
 """Reads: the meetings a host sees, and what a join link leads to."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
 
 from .errors import NotJoinable
-from .models import LATE_JOIN_GRACE, Meeting, Occurrence
+from .models import LATE_JOIN_GRACE, Meeting, Occurrence, ParticipantSession
 from .occurrences import OPEN_STATUSES
 
 
@@ -93,3 +94,15 @@ def joinable_occurrence(*, token: str, now: datetime | None = None) -> Occurrenc
         raise NotJoinable()
     live = [o for o in candidates if o.status == Occurrence.Status.LIVE]
     return live[0] if live else min(candidates, key=lambda o: o.starts_at)
+
+
+def admitted_per_day(*, since: datetime) -> dict[date, int]:
+    """Participant sessions let into a sitting, per UTC day since ``since`` (the call-quality
+    survey's response rate is answers over these)."""
+    rows = (
+        ParticipantSession.objects.filter(admitted_at__gte=since)
+        .annotate(day=TruncDate("admitted_at", tzinfo=UTC))
+        .values("day")
+        .annotate(n=Count("pk"))
+    )
+    return {row["day"]: row["n"] for row in rows}

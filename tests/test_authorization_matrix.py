@@ -31,6 +31,7 @@ from accounts.models import ApiToken, User
 from accounts.roles import FINANCE, MARKETING, PRIVACY_ADMIN, QUALITY_ASSURANCE, SUPPORT
 from accounts.services import create_api_token
 from billing.models import Subscription, WebhookEvent
+from feedback.models import CallRating
 from meetings import lobby
 from meetings.models import Invitation, Meeting, Occurrence, ParticipantSession, RoomAction
 from privacy import tokens as privacy_tokens
@@ -221,6 +222,10 @@ ROUTES: dict[str, str] = {
     "contests:staff_edit": "role:marketing",
     "contests:staff_entrants": "role:marketing",
     "contests:staff_draw": "role:marketing",
+    # feedback: the survey answers for the participant its signed token names (in the body)
+    "feedback:survey": "public",
+    "feedback:staff_quality": "role:quality_assurance",
+    "feedback:staff_quality_csv": "role:quality_assurance",
     "gpc_json": "public",
     # billing
     "billing:plans": "public",
@@ -402,6 +407,9 @@ def world(db, client):
     third_party = ThirdParty.objects.first()
     assert third_party is not None
     contest, contest_token = matrix_contest()
+    CallRating.objects.create(
+        participant=participant, occurrence=occurrence, stars=2, comment=f"Echo {CANARY}"
+    )
 
     signed_in = {}
     users = {}

@@ -56,6 +56,8 @@ AUDITED: dict[str, tuple[Page, ...]] = {
     "privacy:staff_ledger": (Page(shows="{host_email}"), Page("?format=csv", "{host_email}")),
     "newsletter:staff_log": (Page(shows="reader@example.com"),),
     "contests:staff_entrants": (Page(shows="entrant@example.com"),),
+    "feedback:staff_quality": (Page(shows=matrix.CANARY),),
+    "feedback:staff_quality_csv": (Page(shows=matrix.CANARY),),
     "finance:subscriptions": (Page(shows="{host_email}"),),
     "finance:subscriptions_csv": (Page(shows="{host_email}"),),
     "finance:failed_payments": (Page(shows="{host_email}"),),

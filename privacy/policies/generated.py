@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.urls import reverse
 
+from privacy.collection import collection_points
 from privacy.cookies import CATEGORY_DESCRIPTIONS, CookieCategory, cookies_in
 from privacy.email_categories import SUBSCRIPTIONS, Category
 from privacy.models import ThirdParty
@@ -136,12 +137,30 @@ def postal_contact() -> str:
     )
 
 
+def forms_and_surveys() -> str:
+    """Every form and survey we collect information through (privacy.collection)."""
+    parts = []
+    for point in collection_points():
+        parts.append(
+            "\n".join(
+                [
+                    f"- **{escape(point.name)}**",
+                    f"  - **What it asks**: {escape(point.asks)}",
+                    f"  - **What we keep**: {escape(point.kept)}",
+                    f"  - **Who else sees it**: {escape(point.seen_by)}",
+                ]
+            )
+        )
+    return "\n".join(parts)
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "cookies": cookies,
     "email_categories": email_categories,
     "third_parties": third_parties,
     "contact": contact,
     "postal_contact": postal_contact,
+    "forms_and_surveys": forms_and_surveys,
 }
 
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from accounts import privacy_data as accounts_data
 from billing import privacy_data as billing_data
 from contests import privacy_data as contests_data
+from feedback import privacy_data as feedback_data
 from meetings import privacy_data as meetings_data
 from privacy import privacy_data as privacy_own_data
 from privacy.subjects import AppData, ErasureLine, PrivacyModule, Subject
@@ -26,10 +27,12 @@ APPS: tuple[PrivacyModule, ...] = (
     support_data,
     billing_data,
     contests_data,
+    feedback_data,
     privacy_own_data,
 )
 ERASE_ORDER: tuple[PrivacyModule, ...] = (
     recordings_data,
+    feedback_data,  # finds answers through sessions that meetings then anonymises
     meetings_data,
     support_data,
     billing_data,

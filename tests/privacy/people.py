@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import UiPreferences, User
 from billing.models import Customer, Invoice, Subscription, WebhookEvent
+from feedback.models import CallRating
 from meetings.invitations import email_request
 from meetings.models import (
     Invitation,
@@ -136,7 +137,7 @@ def build_world() -> World:
         user=person,
         is_host=True,
     )
-    attend(hosted_occurrence, name="Gus", email="gus@example.com", start=5, end=25)
+    gus_session = attend(hosted_occurrence, name="Gus", email="gus@example.com", start=5, end=25)
     attend(hosted_occurrence, name="Gus (phone)", email="GUS@example.com", start=20, end=40)
 
     # Olga's meeting: Pat (invited, on two devices, then again), Xena, and the guest Gia.
@@ -325,6 +326,18 @@ def build_world() -> World:
     contest = make_contest(slug="pat-and-olga")
     enter_contest(contest, user=person, name="Pat Person")
     enter_contest(contest, user=other_host, name="Olga Other")
+    # Pat answered the call-quality survey at Olga's (her comment names her address), and
+    # Gus answered it at Pat's own meeting.
+    CallRating.objects.create(
+        participant=pat_session,
+        occurrence=other_occurrence,
+        stars=2,
+        reasons=["audio"],
+        comment=f"Echo all along, write to {PERSON_EMAIL}",
+        browser_family="Chrome",
+        browser_major=131,
+    )
+    CallRating.objects.create(participant=gus_session, occurrence=hosted_occurrence, stars=5)
     staff = UserFactory(email="sam.staff@example.com", roles=["support"])
     audit.record(
         actor=staff,

@@ -48,6 +48,7 @@ SECTIONS = {
     "support": {"tickets", "answers"},
     "billing": {"customer", "subscriptions", "invoices"},
     "contests": {"contest_entries"},
+    "feedback": {"call_quality_answers"},
     "privacy": {
         "email_preferences",
         "email_consent_log",

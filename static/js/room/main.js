@@ -35,6 +35,7 @@ import {
 import { JanusMediaConnection } from "./janus_media.js";
 import { LevelMeter } from "./levels.js";
 import { RoomRecording } from "./recording.js";
+import { CallStats, Survey } from "./survey.js";
 import { TimeLimit } from "./time_limit.js";
 import { RoomUI } from "./ui.js";
 
@@ -81,6 +82,8 @@ const state = {
 const local = new LocalMedia({ micOn: config.micOn, cameraOn: config.cameraOn });
 const ui = new RoomUI(root, (action, detail) => act(action, detail));
 const timeLimit = new TimeLimit(root);
+const callStats = new CallStats();
+const survey = new Survey(root, callStats);
 const recording = new RoomRecording(root, {
   ui,
   send: (message) => Boolean(signalling && signalling.send(message)),
@@ -378,6 +381,7 @@ function startMedia() {
   current.boundTo = null; // the websocket connection its signals went out on
   current.pending = [];
   media = current;
+  callStats.watch(current.pc);
   media.addEventListener("remote", () => scheduleRender());
   media.addEventListener("state", (event) => {
     if (current !== media) return;
@@ -760,6 +764,7 @@ function leave() {
 
 function teardown() {
   state.out = true;
+  callStats.stop();
   if (signalling) signalling.stop();
   if (media) media.close();
   media = null;
@@ -803,6 +808,8 @@ function showOut({ reason, status = null, ended = null, error = null }) {
   if (status && status.can_rejoin === false) out.rejoin = false;
   ui.showOver(out);
   if (out.link) root.querySelector("[data-over-message]").append(" ", out.link);
+  // Asked only of someone who was in the call (not of a tab another one replaced).
+  if (state.everSynced && reason !== "replaced") survey.show();
 }
 
 // Closing the tab is not leaving on purpose: the server times the session out unless
