@@ -28,6 +28,10 @@ export class JanusMediaConnection extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
+  get peerConnections() {
+    return [...this.publisher.peerConnections, ...this.subscriber.peerConnections];
+  }
+
   get closed() {
     return this.publisher.closed;
   }

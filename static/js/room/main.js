@@ -381,7 +381,7 @@ function startMedia() {
   current.boundTo = null; // the websocket connection its signals went out on
   current.pending = [];
   media = current;
-  callStats.watch(current.pc);
+  callStats.watch(current.peerConnections);
   media.addEventListener("remote", () => scheduleRender());
   media.addEventListener("state", (event) => {
     if (current !== media) return;

@@ -609,6 +609,10 @@ export class MediaConnection extends EventTarget {
     this.emit("failed");
   }
 
+  get peerConnections() {
+    return [this.pc];
+  }
+
   close() {
     this.closed = true;
     clearTimeout(this.answerTimer);

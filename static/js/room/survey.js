@@ -19,24 +19,27 @@ export class CallStats {
     this.totals = new Map(); // RTCPeerConnection -> { lost, received } (cumulative)
     this.rtts = [];
     this.usedTurn = null;
-    this.pc = null;
+    this.pcs = []; // one on aiortc; publish and subscribe on Janus
     this.timer = null;
   }
 
-  watch(pc) {
-    this.pc = pc;
+  watch(pcs) {
+    this.pcs = pcs;
     if (!this.timer) this.timer = setInterval(() => this.sample(), SAMPLE_MS);
   }
 
   stop() {
     clearInterval(this.timer);
     this.timer = null;
-    this.pc = null;
+    this.pcs = [];
   }
 
-  async sample() {
-    const pc = this.pc;
-    if (!pc || pc.connectionState === "closed") return;
+  sample() {
+    return Promise.all(this.pcs.map((pc) => this.sampleOne(pc)));
+  }
+
+  async sampleOne(pc) {
+    if (pc.connectionState === "closed") return;
     let report;
     try {
       report = await pc.getStats();
