@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from conferencing import api_settings
+from conferencing.beat_schedule import periodic_tasks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
@@ -168,51 +171,6 @@ CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3 * 360
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Synced into django-celery-beat's tables when beat starts.
-CELERY_BEAT_SCHEDULE = {
-    "close-stale-participant-sessions": {
-        "task": "meetings.tasks.close_stale_sessions",
-        "schedule": 30.0,
-    },
-    "stop-abandoned-recordings": {
-        "task": "recordings.tasks.stop_abandoned_recordings",
-        "schedule": 60.0,
-    },
-    "requeue-stalled-recording-processing": {
-        "task": "recordings.tasks.requeue_stalled_processing",
-        "schedule": 60.0,
-    },
-    "recording-retention": {
-        "task": "recordings.tasks.apply_retention",
-        "schedule": 3600.0,
-    },
-    # Each room connection times its meeting's plan limit; this backs up the rooms
-    # nobody is connected to, and those on another web process.
-    "enforce-meeting-time-limits": {
-        "task": "meetings.tasks.enforce_time_limits",
-        "schedule": 30.0,
-    },
-    "announce-policy-changes": {
-        "task": "privacy.policies.tasks.announce_policy_changes",
-        "schedule": 3600.0,
-    },
-    "clear-expired-sessions": {
-        "task": "accounts.tasks.clear_expired_sessions",
-        "schedule": 24 * 3600.0,
-    },
-    "remind-due-privacy-requests": {
-        "task": "privacy.requests.tasks.remind_due_privacy_requests",
-        "schedule": 24 * 3600.0,
-    },
-    "privacy-request-housekeeping": {
-        "task": "privacy.requests.tasks.privacy_request_housekeeping",
-        "schedule": 24 * 3600.0,
-    },
-    "purge-expired-contest-entries": {
-        "task": "contests.tasks.purge_expired_contest_entries",
-        "schedule": 24 * 3600.0,
-    },
-}
 
 # The reverse proxies in front of the app (addresses or networks, comma-separated).
 # One variable for every reader: uvicorn reads FORWARDED_ALLOW_IPS itself (with
@@ -307,12 +265,6 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # message again (with the same Message-ID). Longer than any attempt may take.
 EMAIL_OUTBOX_LEASE_SECONDS = env.int("EMAIL_OUTBOX_LEASE_SECONDS", default=300)
 EMAIL_OUTBOX_SWEEP_SECONDS = env.float("EMAIL_OUTBOX_SWEEP_SECONDS", default=60.0)
-CELERY_BEAT_SCHEDULE |= {
-    "sweep-email-outbox": {
-        "task": "privacy.tasks.sweep_outbox",
-        "schedule": EMAIL_OUTBOX_SWEEP_SECONDS,
-    },
-}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@example.com>")
 # The email delivery provider's slug in the third-party registry: each message sent
 # records a disclosure to it. Empty for console/file backends, where nothing leaves.
@@ -346,61 +298,12 @@ NEWSLETTER_BATCH_SIZE = env.int("NEWSLETTER_BATCH_SIZE", default=200)
 NEWSLETTER_BATCH_INTERVAL_SECONDS = env.int("NEWSLETTER_BATCH_INTERVAL_SECONDS", default=60)
 
 # --- REST API ---------------------------------------------------------------
-REST_FRAMEWORK = {
-    # Token first: its WWW-Authenticate header turns an anonymous request into a 401.
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.api_tokens.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    # Per signed-in user and per anonymous client address; both answer 429 with Retry-After.
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
-    ],
-    # The client's address is REMOTE_ADDR, which the server sets from trusted proxies'
-    # X-Forwarded-For; DRF must not read that header itself (anyone can send one).
-    "NUM_PROXIES": 0,
-    "DEFAULT_THROTTLE_RATES": {
-        "user": env("API_THROTTLE_USER", default="1200/hour"),
-        "anon": env("API_THROTTLE_ANON", default="60/hour"),
-    },
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "conferencing.api_schema.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-    # No OPTIONS metadata: it would describe objects to people who may not see them.
-    "DEFAULT_METADATA_CLASS": None,
-    "EXCEPTION_HANDLER": "conferencing.api_errors.exception_handler",
-    "TEST_REQUEST_DEFAULT_FORMAT": "json",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": f"{SITE_NAME} API",
-    "DESCRIPTION": (
-        "Schedule meetings, manage their occurrences and invitations, read attendance, and "
-        "moderate a live sitting (admit, deny, remove, mute, lock, end). "
-        "Authenticate with `Authorization: Token <key>` or a signed-in session."
-    ),
-    "VERSION": "1.0.0",
-    "SCHEMA_PATH_PREFIX": "/api/",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI's files come from our own /static/ (drf-spectacular-sidecar): no CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "conferencing.api_schema.document_errors",
-        "meetings.serializers.state_start_rules",
-    ],
-    # Two models call their stages "status": each enum keeps its model's name.
-    "ENUM_NAME_OVERRIDES": {
-        "MeetingStatusEnum": "meetings.models.Meeting.Status",
-        "OccurrenceStatusEnum": "meetings.models.Occurrence.Status",
-    },
-}
+# Per signed-in user and per anonymous client address; both answer 429 with Retry-After.
+REST_FRAMEWORK = api_settings.rest_framework(
+    user_rate=env("API_THROTTLE_USER", default="1200/hour"),
+    anon_rate=env("API_THROTTLE_ANON", default="60/hour"),
+)
+SPECTACULAR_SETTINGS = api_settings.spectacular(site_name=SITE_NAME)
 INSTALLED_APPS += ["drf_spectacular_sidecar"]  # its static files: Swagger UI for /api/docs/
 
 # --- Internationalisation ---------------------------------------------------
@@ -449,40 +352,16 @@ STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2024-06-20")
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=14)
 # Invoices are tax records: kept this many years from their date, then deleted.
 BILLING_RECORDS_YEARS = env.int("BILLING_RECORDS_YEARS", default=7)
-CELERY_BEAT_SCHEDULE |= {
-    "billing-requeue-stalled-webhook-events": {
-        "task": "billing.tasks.requeue_stalled_webhook_events",
-        "schedule": 300.0,
-    },
-    "billing-end-expired-grace": {
-        "task": "billing.tasks.end_expired_grace_periods",
-        "schedule": 3600.0,
-    },
-    "billing-purge-expired-invoices": {
-        "task": "billing.tasks.purge_expired_invoices",
-        "schedule": 24 * 3600.0,
-    },
-    "billing-reconcile-with-stripe": {
-        "task": "billing.tasks.reconcile_with_stripe",
-        "schedule": 24 * 3600.0,
-    },
-}
 
 # Meeting reminders (meetings/reminders.py): how often beat scans for due ones, and how
 # long a batch handed to a worker is left to it before a scan hands it out again.
 REMINDER_SCAN_SECONDS = env.float("REMINDER_SCAN_SECONDS", default=60.0)
 REMINDER_DISPATCH_LEASE_SECONDS = env.int("REMINDER_DISPATCH_LEASE_SECONDS", default=300)
-CELERY_BEAT_SCHEDULE |= {
-    "meeting-reminders": {
-        "task": "meetings.tasks.scan_reminders",
-        "schedule": REMINDER_SCAN_SECONDS,
-    },
-    # Hourly, so each host's summary leaves early on the 1st in their own zone.
-    "monthly-usage-summaries": {
-        "task": "meetings.tasks.send_usage_summaries",
-        "schedule": 3600.0,
-    },
-}
+
+# Synced into django-celery-beat's tables when beat starts.
+CELERY_BEAT_SCHEDULE = periodic_tasks(
+    outbox_sweep_seconds=EMAIL_OUTBOX_SWEEP_SECONDS, reminder_scan_seconds=REMINDER_SCAN_SECONDS
+)
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
