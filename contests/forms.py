@@ -82,12 +82,16 @@ class ContestForm(forms.ModelForm):
             "free_entry_method": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, default_zone: str = "America/Los_Angeles", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["title"].validators.append(reject_control_characters)
         self.fields["minimum_age"].min_value = YOUNGEST_ALLOWED
         self.fields["minimum_age"].widget.attrs["min"] = YOUNGEST_ALLOWED
         contest = self.instance
+        # A new contest starts in the zone of the one who creates it, not the list's first.
+        self.initial.setdefault("time_zone", default_zone)
         if contest.pk:
             self.initial |= {
                 "time_zone": contest.time_zone,

@@ -38,7 +38,10 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @role_required(MARKETING)
 @require_http_methods(["GET", "POST"])
 def staff_new(request: HttpRequest) -> HttpResponse:
-    form = ContestForm(request.POST if request.method == "POST" else None)
+    form = ContestForm(
+        request.POST if request.method == "POST" else None,
+        default_zone=request.user.time_zone or "America/Los_Angeles",  # type: ignore[union-attr]
+    )
     if request.method == "POST":
         if form.is_valid():
             contest = services.create_contest(**form.contest_fields(), created_by=request.user)

@@ -164,3 +164,11 @@ def test_a_contest_can_be_edited_until_it_opens_and_not_after(client, db):
     assert refused.status_code == 409 and "can no longer change" in refused.content.decode()
     contest.refresh_from_db()
     assert contest.prize == "Two years"
+
+
+def test_a_new_contest_starts_in_the_creator_s_zone(client, db):
+    client.force_login(UserFactory(roles=[MARKETING], time_zone="Europe/Berlin"))
+
+    page = client.get(NEW).content.decode()
+
+    assert '<option value="Europe/Berlin" selected>' in page
