@@ -5,12 +5,15 @@
 - scan query: `reminders.due_sittings` for each kind, as beat runs it every minute:
   sittings whose reminder has come due and is not armed yet. EXPLAIN ANALYZE of one run
   is printed and kept in the JSON (PostgreSQL).
-- claim and send: the due 10-minute reminders of three scans (host and invitee of each
-  sitting) armed, then sent in batches of `reminders.BATCH` as a worker does. The first
-  window is claimed and queued to the outbox alone, then delivered from the outbox; the
-  other two go all the way in one pass, the eager outbox task delivering through the
-  console backend (its output discarded). Claim p50/p99 are per reminder, from each
-  batch's time. The scan query runs again once those claims are in the table.
+- claim and send, on one worker with the console backend (its output discarded): the
+  due 10-minute reminders of one scan (host and invitee of each sitting) armed, claimed
+  and queued to the outbox in batches of `reminders.BATCH` as a worker does, then
+  delivered from the outbox in batches of `mailer.DELIVERY_BATCH` (one claim, one
+  connection each). Then end to end, twice: a beat scan 10 and 20 minutes on arms what
+  has come due (both kinds) and hands it out in batches, and each batch is claimed,
+  queued and delivered by the eager outbox task in the same process. p50/p99 are per
+  reminder, from each batch's time (the scan's share included end to end). The scan
+  query runs again once those claims are in the table.
 """
 
 import contextlib
@@ -18,14 +21,13 @@ import io
 import logging
 import math
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from . import Report, Result, django_test_database, percentile
 
 SITTINGS = 100_000
 HOSTS = 1_000
 SCAN_RUNS = 50
-ARMED_SCANS = 3
 
 
 def run() -> Report:
@@ -143,51 +145,86 @@ def _bench_scan(kind: str, now) -> Result:  # type: ignore[no-untyped-def]
 
 
 def _bench_send(now) -> list[Result]:  # type: ignore[no-untyped-def]
-    """Three windows of due 10-minute reminders: the first claimed and queued with the
-    outbox's hand-off to Celery left out, then delivered from the outbox; the next two
-    claimed, queued and delivered in one go, as a worker with eager delivery would."""
+    """One window of due 10-minute reminders claimed and queued with the outbox's
+    hand-off to Celery left out, then delivered from the outbox; then two beat scans
+    later on, sent all the way, as beat and a worker with eager delivery would."""
     from unittest import mock
 
     from meetings import reminders
     from meetings.models import ReminderDelivery
-    from privacy.mailer import deliver
+    from privacy.mailer import DELIVERY_BATCH, deliver_batch
     from privacy.models import OutgoingEmail
 
-    windows = []
-    for scan in range(ARMED_SCANS):
-        before = set(ReminderDelivery.objects.values_list("pk", flat=True))
-        reminders.arm("10m", now + timedelta(minutes=10 * scan))
-        windows.append(sorted(set(ReminderDelivery.objects.values_list("pk", flat=True)) - before))
-    with mock.patch("privacy.mailer._dispatch"):
-        claim = _send_batches("claim and queue", windows[0], now)
+    reminders.arm("10m", now)
+    window = sorted(ReminderDelivery.objects.values_list("pk", flat=True))
+    with mock.patch("privacy.mailer._dispatch_all"):
+        claim = _send_batches("claim and queue", window, now)
     queued = list(OutgoingEmail.objects.order_by("pk").values_list("pk", flat=True))
     timings: list[int] = []
     started = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        for outgoing_id in queued:
+    with contextlib.redirect_stdout(io.StringIO()) as discarded:
+        for first in range(0, len(queued), DELIVERY_BATCH):
+            batch = queued[first : first + DELIVERY_BATCH]
             t0 = time.perf_counter_ns()
-            deliver(outgoing_id)
-            timings.append(time.perf_counter_ns() - t0)
+            deliver_batch(batch)
+            timings += [(time.perf_counter_ns() - t0) // len(batch)] * len(batch)
+            discarded.seek(0)
+            discarded.truncate()
     delivery = Result.from_timings(
         "outbox delivery (console)", timings, time.perf_counter() - started
     )
-    both = _send_batches("claim, queue, deliver (console)", windows[1] + windows[2], now)
+    both = _end_to_end([now + timedelta(minutes=10 * scan) for scan in (1, 2)])
     delivered = OutgoingEmail.objects.filter(status="sent").count()
-    armed = sum(len(window) for window in windows)
+    armed = ReminderDelivery.objects.count()
     if delivered != armed:
         raise RuntimeError(f"{armed} reminders armed, {delivered} delivered")
     return [claim, delivery, both]
 
 
+def _end_to_end(scans: list[datetime]) -> Result:
+    """Scan, claim, queue, deliver, as beat and one worker do: each scan arms what has
+    come due and hands it out in batches (to this process: its dispatch is captured),
+    then each batch is sent as the worker's task does, the outbox delivering eagerly."""
+    from unittest import mock
+
+    from meetings import reminders
+
+    handed_out: list[list[int]] = []
+    per_reminder: list[int] = []
+    sent = 0
+    started = time.perf_counter()
+    with (
+        mock.patch("meetings.reminders._dispatch", handed_out.append),
+        contextlib.redirect_stdout(io.StringIO()) as discarded,
+    ):
+        for at in scans:
+            t0 = time.perf_counter_ns()
+            reminders.scan(now=at)
+            scan_share = (time.perf_counter_ns() - t0) // max(1, len(handed_out))
+            for batch in handed_out:
+                t0 = time.perf_counter_ns()
+                sent += reminders.send(batch, now=at)
+                per_reminder += [(time.perf_counter_ns() - t0 + scan_share) // len(batch)] * len(
+                    batch
+                )
+                discarded.seek(0)
+                discarded.truncate()
+            handed_out.clear()
+    total = time.perf_counter() - started
+    if sent != len(per_reminder):
+        raise RuntimeError(f"{len(per_reminder)} handed out, {sent} sent")
+    return _result("scan, claim, queue, deliver (console)", per_reminder, total)
+
+
 def _send_batches(name: str, ids: list[int], now) -> Result:  # type: ignore[no-untyped-def]
     from meetings import reminders
 
+    batches = [ids[i : i + reminders.BATCH] for i in range(0, len(ids), reminders.BATCH)]
     per_reminder: list[int] = []
     sent = 0
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) as discarded:
-        for first in range(0, len(ids), reminders.BATCH):
-            batch = ids[first : first + reminders.BATCH]
+        for batch in batches:
             t0 = time.perf_counter_ns()
             sent += reminders.send(batch, now=now)
             per_reminder += [(time.perf_counter_ns() - t0) // len(batch)] * len(batch)
@@ -196,12 +233,16 @@ def _send_batches(name: str, ids: list[int], now) -> Result:  # type: ignore[no-
     total = time.perf_counter() - started
     if sent != len(ids):
         raise RuntimeError(f"{len(ids)} armed, {sent} sent")
+    return _result(name, per_reminder, total)
+
+
+def _result(name: str, per_reminder: list[int], total: float) -> Result:
     ordered = sorted(per_reminder)
     return Result(
         name=name,
-        count=len(ids),
+        count=len(ordered),
         total_s=total,
-        per_second=len(ids) / total if total else math.inf,
+        per_second=len(ordered) / total if total else math.inf,
         p50_ms=percentile(ordered, 50) / 1e6,
         p99_ms=percentile(ordered, 99) / 1e6,
     )

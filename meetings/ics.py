@@ -178,10 +178,11 @@ def _event(meeting: Meeting, attendee_email: str | None) -> icalendar.Event:
     event.add("dtstamp", timezone.now().astimezone(UTC))
     host = meeting.host
     event.add("organizer", icalendar.vCalAddress.new(host.email, cn=host.full_name.strip() or None))
+    # .all(), so that a batch that prefetched the invitations (reminders) asks nothing.
     emails = (
         [attendee_email]
         if attendee_email
-        else list(meeting.invitations.values_list("email", flat=True))
+        else [invitation.email for invitation in meeting.invitations.all()]
     )
     for email in emails:
         event.add(

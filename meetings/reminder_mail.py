@@ -19,7 +19,7 @@ from django.utils import dateformat
 
 from accounts.models import User
 from privacy.email_categories import Category
-from privacy.mailer import send_email
+from privacy.mailer import Draft
 
 from . import ics, links
 from .models import Meeting, Occurrence, ReminderDelivery
@@ -38,8 +38,8 @@ def account_zones(emails: Iterable[str]) -> dict[str, str]:
     return {address: zone for address, zone in rows if zone}
 
 
-def email_reminder(row: ReminderDelivery, *, zone: str | None) -> None:
-    """Queue the reminder `row` stands for (inside the caller's claim transaction)."""
+def reminder_email(row: ReminderDelivery, *, zone: str | None) -> Draft:
+    """The reminder `row` stands for, for the caller to queue with its batch."""
     sitting: Occurrence = row.occurrence
     meeting: Meeting = sitting.meeting
     recipient_zone = ZoneInfo(zone or meeting.time_zone)
@@ -64,7 +64,7 @@ def email_reminder(row: ReminderDelivery, *, zone: str | None) -> None:
     }
     title = " ".join(meeting.title.split())  # no line break may reach a header
     lead = "in 10 minutes" if context["soon"] else f"tomorrow at {start:%H:%M} ({start:%Z})"
-    send_email(
+    return Draft(
         to=row.email,
         subject=f"Reminder: {title} starts {lead}",
         text=render_to_string("meetings/email/reminder.txt", context),

@@ -27,6 +27,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from privacy.email_categories import Category
+from privacy.mailer import send_emails
 from privacy.selectors import may_send_to
 
 from . import reminder_mail
@@ -140,7 +141,10 @@ def send(ids: Iterable[int], *, now: datetime | None = None) -> int:
             ReminderDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=list(ids), status=Status.PENDING)
             .select_related("occurrence__meeting__host", "invitation__meeting")
-            .prefetch_related("occurrence__meeting__occurrences")
+            # The calendars read each meeting's sittings, and the host's its invitees.
+            .prefetch_related(
+                "occurrence__meeting__occurrences", "occurrence__meeting__invitations"
+            )
             .order_by("pk")
         )
         # Read now, at send time, so a choice made after the row was armed counts.
@@ -150,6 +154,7 @@ def send(ids: Iterable[int], *, now: datetime | None = None) -> int:
         zones = reminder_mail.account_zones({row.email for row in rows})
         skipped: dict[str, list[int]] = {}
         sent: list[int] = []
+        emails = []
         for row in rows:
             reason = _reason_not_to_send(row, now) or (
                 "" if row.email in allowed else "unsubscribed"
@@ -157,8 +162,10 @@ def send(ids: Iterable[int], *, now: datetime | None = None) -> int:
             if reason:
                 skipped.setdefault(reason, []).append(row.pk)
                 continue
-            reminder_mail.email_reminder(row, zone=zones.get(row.email))
+            emails.append(reminder_mail.reminder_email(row, zone=zones.get(row.email)))
             sent.append(row.pk)
+        # One INSERT for the batch's emails; the outbox delivers them in batches too.
+        send_emails(emails)
         ReminderDelivery.objects.filter(pk__in=sent).update(status=Status.SENT, sent_at=now)
         for reason, pks in skipped.items():
             ReminderDelivery.objects.filter(pk__in=pks).update(

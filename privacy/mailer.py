@@ -1,47 +1,59 @@
 """The one way out for email.
 
-`send_email` stores the message in the outbox and hands its id to a Celery task once
-the transaction commits. The task checks the suppression list again at send time, so a
-message queued before an unsubscribe click is not sent. Subscription mail carries a
-footer unsubscribe link, the postal address, and the RFC 8058 one-click headers.
+`send_email` (or `send_emails`, for many at once) stores messages in the outbox and
+hands their ids to a Celery task once the transaction commits. The task checks the
+suppression list again at send time, so a message queued before an unsubscribe click is
+not sent. What a row becomes on the wire (footer, one-click headers, calendar) is in
+`email_message`.
 
-Delivery is exactly-once as far as the provider allows. A worker claims a row with a
-conditional UPDATE that gives it a lease (`lease_until`) and a token of its own; the row
-is marked sent in the same UPDATE that records the provider's acceptance. A worker that
-dies before that leaves a claim that runs out: `sweep` (a beat task) queues the row
-again, and it goes out under the Message-ID fixed when it was queued, so a provider that
-had already accepted it sees the same message twice, not two messages. A failed attempt
-never raises: the row waits in the queue with a backoff and the sweep sends it again, so
-that a mail server that is down cannot break the request that queued the message.
+Delivery is exactly-once as far as the provider allows. A worker claims rows with one
+conditional UPDATE that gives them a lease (`lease_until`) and a token of its own; each
+row is marked sent by the UPDATE that records the provider's acceptance, right after
+that message is accepted, so a worker that dies mid-batch leaves claimed exactly the
+messages the provider has not taken. Such a claim runs out: `sweep` (a beat task) queues
+the row again, and it goes out under the Message-ID fixed when it was queued, so a
+provider that had already accepted it sees the same message twice, not two messages. A
+failed attempt never raises: the row waits in the queue with a backoff and the sweep
+sends it again, so that a mail server that is down cannot break the request that queued
+the message, nor a failing message the rest of its batch.
 
-A message can carry text attachments, and an iCalendar invitation that goes out the way
-Google Calendar and Outlook send theirs: a `text/calendar; method=...` alternative next
-to the text and HTML bodies, plus the same calendar attached as `invite.ics`.
+A batch shares everything that need not be per message: one claim, one preference
+lookup per category, and one connection to the provider.
 """
 
 import logging
-import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from email.charset import Charset
 from email.utils import make_msgid
-from html import escape
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import BadHeaderError, EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import F, Q, QuerySet
-from django.urls import reverse
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
+from django.db import DatabaseError, transaction
+from django.db import connection as db
+from django.db.models import Case, EmailField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from .email_categories import Category
+
+# Re-exported: callers import these from the mailer.
+from .email_message import (  # noqa: F401
+    CALENDAR_FILENAME,
+    Attachment,
+    Footer,
+    build_message,
+    calendar_method,
+    preferences_url,
+    subscription_footer,
+    unsubscribe_url,
+)
 from .models import Disclosure, OutgoingEmail
 from .pi_categories import PersonalInfoCategory
-from .selectors import may_send
-from .tokens import make_preferences_token, make_unsubscribe_token
+from .selectors import may_send_to
 
 logger = logging.getLogger(__name__)
 
@@ -51,51 +63,31 @@ MAX_ATTEMPTS = 6
 BACKOFF = timedelta(seconds=30)
 # How many due messages one sweep hands to workers.
 SWEEP_BATCH = 500
+# How many messages one delivery task sends over one connection: a batch's last message
+# still leaves well inside the lease its claim took at the start.
+DELIVERY_BATCH = 200
 _UNSENT = (Status.QUEUED, Status.SENDING)
-CALENDAR_FILENAME = "invite.ics"
-_CALENDAR_METHOD = re.compile(r"^METHOD:([A-Za-z-]+)\r?$", re.MULTILINE)
 # Everything the outbox drops once a message is out (or will never go).
 _CLEARED_CONTENT = {"text_body": "", "html_body": "", "attachments": [], "calendar": ""}
 _CLAIM_CLEARED = {"claim_token": None, "lease_until": None}
+# The send log keeps no address of a person erased meanwhile (`forget_recipient`).
+_TO_UNLESS_FORGOTTEN = Case(
+    When(forget_recipient=True, then=Value("")), default=F("to"), output_field=EmailField()
+)
 
 
 @dataclass(frozen=True)
-class Attachment:
-    """A text file sent with a message; stored in the outbox until it is sent."""
+class Draft:
+    """One message to one recipient, as `send_emails` takes it (see `send_email`)."""
 
-    filename: str
-    content: str
-    mimetype: str
-
-
-@dataclass(frozen=True)
-class Footer:
-    """What a subscription message ends with, for one recipient and category."""
-
+    to: str
+    subject: str
     text: str
-    html: str
-    unsubscribe_url: str
-
-
-def unsubscribe_url(*, email: str, category: str) -> str:
-    token = make_unsubscribe_token(email=email, category=category)
-    return settings.SITE_URL + reverse("privacy:unsubscribe", args=[token])
-
-
-def preferences_url(*, email: str) -> str:
-    token = make_preferences_token(email=email)
-    return settings.SITE_URL + reverse("privacy:email_preferences_link", args=[token])
-
-
-def subscription_footer(*, email: str, category: str) -> Footer:
-    """The footer `email` gets on a `category` message (also shown in previews)."""
-    url = unsubscribe_url(email=email, category=category)
-    manage = preferences_url(email=email)
-    return Footer(
-        text=_footer_text(category, url, manage),
-        html=_footer_html(category, url, manage),
-        unsubscribe_url=url,
-    )
+    category: str
+    html: str = ""
+    attachments: Sequence[Attachment] = ()
+    calendar: str = ""
+    forget_recipient: bool = False
 
 
 def send_email(
@@ -115,29 +107,57 @@ def send_email(
     `forget_recipient` blanks the address in the send log once the message is out: for
     the last message to someone whose personal data was just erased.
     """
-    category = Category(category)
-    if calendar:
-        calendar_method(calendar)
-    outgoing = OutgoingEmail.objects.create(
-        to=to,
-        category=category,
-        subject=subject[:255],
-        text_body=text,
-        html_body=html,
-        attachments=[asdict(attachment) for attachment in attachments],
-        calendar=calendar,
-        forget_recipient=forget_recipient,
+    draft = Draft(to, subject, text, category, html, attachments, calendar, forget_recipient)
+    return send_emails([draft])[0]
+
+
+def send_emails(drafts: Sequence[Draft]) -> list[OutgoingEmail]:
+    """Queue many messages with one INSERT and one preference lookup per category; they
+    are handed to workers in batches after the current transaction."""
+    # Should the task never run (the broker was down, the process died after the
+    # commit), the sweep sends them from then on.
+    next_attempt_at = timezone.now() + lease_duration()
+    rows = [_outgoing(draft, next_attempt_at) for draft in drafts]
+    OutgoingEmail.objects.bulk_create(rows)
+    allowed = _allowed(rows)
+    suppressed = [row for row in rows if row.pk not in allowed]
+    if suppressed:
+        _mark_suppressed([row.pk for row in suppressed])
+        for row in suppressed:
+            row.refresh_from_db()
+    queued = [row.pk for row in rows if row.pk in allowed]
+    if queued:
+        transaction.on_commit(lambda: _dispatch_all(queued), robust=True)
+    return rows
+
+
+def _outgoing(draft: Draft, next_attempt_at: datetime) -> OutgoingEmail:
+    if draft.calendar:
+        calendar_method(draft.calendar)
+    return OutgoingEmail(
+        to=draft.to,
+        category=Category(draft.category),
+        subject=draft.subject[:255],
+        text_body=draft.text,
+        html_body=draft.html,
+        attachments=[asdict(attachment) for attachment in draft.attachments],
+        calendar=draft.calendar,
+        forget_recipient=draft.forget_recipient,
         message_id=new_message_id(),
-        # Should the task never run (the broker was down, the process died after the
-        # commit), the sweep sends it from then on.
-        next_attempt_at=timezone.now() + lease_duration(),
+        next_attempt_at=next_attempt_at,
     )
-    if not may_send(email=to, category=category):
-        _mark_suppressed(outgoing.pk)
-        outgoing.refresh_from_db()
-        return outgoing
-    transaction.on_commit(lambda: _dispatch(outgoing.pk), robust=True)
-    return outgoing
+
+
+def _allowed(rows: Sequence[OutgoingEmail]) -> set[int]:
+    """The pks of the rows whose recipient may get their category now."""
+    by_category: dict[str, list[OutgoingEmail]] = {}
+    for row in rows:
+        by_category.setdefault(row.category, []).append(row)
+    allowed = set()
+    for category, group in by_category.items():
+        emails = may_send_to(emails={row.to.lower() for row in group}, category=category)
+        allowed |= {row.pk for row in group if row.to.lower() in emails}
+    return allowed
 
 
 def new_message_id() -> str:
@@ -145,7 +165,7 @@ def new_message_id() -> str:
 
 
 def lease_duration() -> timedelta:
-    """How long a claim holds a message: longer than any one attempt may take."""
+    """How long a claim holds a message: longer than any one delivery task may take."""
     return timedelta(seconds=settings.EMAIL_OUTBOX_LEASE_SECONDS)
 
 
@@ -154,11 +174,18 @@ def deliver(outgoing_id: int) -> Status | None:
     lease runs out. None when there was nothing to claim; otherwise where the row is now
     (sent, suppressed, queued again after a failure, or failed after the last attempt).
     """
-    token = uuid.uuid4()
-    now = timezone.now()
+    return deliver_batch([outgoing_id])[outgoing_id]
+
+
+def deliver_batch(outgoing_ids: Sequence[int]) -> dict[int, Status | None]:
+    """`deliver` for many messages: one claim, one preference lookup per category, one
+    connection. A message that fails waits for its retry without holding up the others,
+    and each acceptance is recorded as soon as the provider gives it."""
+    results: dict[int, Status | None] = dict.fromkeys(outgoing_ids)
+    token, now = uuid.uuid4(), timezone.now()
     claimed = OutgoingEmail.objects.filter(
         Q(status=Status.QUEUED) | Q(status=Status.SENDING, lease_until__lt=now),
-        pk=outgoing_id,
+        pk__in=list(outgoing_ids),
     ).update(
         status=Status.SENDING,
         claim_token=token,
@@ -167,21 +194,76 @@ def deliver(outgoing_id: int) -> Status | None:
         attempts=F("attempts") + 1,
     )
     if not claimed:
-        return None
-    outgoing = OutgoingEmail.objects.get(pk=outgoing_id)
-    ours = OutgoingEmail.objects.filter(pk=outgoing_id, status=Status.SENDING, claim_token=token)
-    if not may_send(email=outgoing.to, category=outgoing.category):
-        if ours.update(status=Status.SUPPRESSED, **_CLAIM_CLEARED, **_CLEARED_CONTENT):
-            _forget_recipient_if_asked(outgoing_id)
-        return Status.SUPPRESSED
+        return results
+    ours = OutgoingEmail.objects.filter(status=Status.SENDING, claim_token=token)
+    rows = list(ours.order_by("pk"))
+    allowed = _allowed(rows)
+    withdrawn = [row.pk for row in rows if row.pk not in allowed]
+    if withdrawn:
+        ours.filter(pk__in=withdrawn).update(
+            status=Status.SUPPRESSED, to=_TO_UNLESS_FORGOTTEN, **_CLAIM_CLEARED, **_CLEARED_CONTENT
+        )
+        results |= dict.fromkeys(withdrawn, Status.SUPPRESSED)
+    sendable = [row for row in rows if row.pk in allowed]
+    with _provider() as connection, _commits_without_flush():
+        for outgoing in sendable:
+            mine = ours.filter(pk=outgoing.pk)
+            try:
+                if isinstance(connection, Exception):
+                    raise connection  # it could not be opened: every message waits
+                message = build_message(outgoing)
+                if not connection.send_messages([message]):
+                    raise RuntimeError("The email backend accepted nothing.")
+            except Exception as exc:
+                logger.warning(
+                    "Email %s not sent (attempt %s): %s", outgoing.pk, outgoing.attempts, exc
+                )
+                results[outgoing.pk] = _after_failure(outgoing, mine, exc)
+                continue
+            results[outgoing.pk] = _record_acceptance(
+                outgoing, _provider_message_id(message, outgoing)
+            )
+    return results
+
+
+@contextmanager
+def _provider() -> Iterator[Any]:
+    """One connection to the email backend for a batch, or why it could not be opened."""
     try:
-        message = build_message(outgoing)
-        if not message.send():
-            raise RuntimeError("The email backend accepted nothing.")
+        connection = get_connection(fail_silently=False)
+        if hasattr(connection, "open"):
+            connection.open()
     except Exception as exc:
-        logger.warning("Email %s not sent (attempt %s): %s", outgoing_id, outgoing.attempts, exc)
-        return _after_failure(outgoing, ours, exc)
-    return _record_acceptance(outgoing, _provider_message_id(message, outgoing))
+        yield exc
+        return
+    try:
+        yield connection
+    finally:
+        if hasattr(connection, "close"):
+            with suppress(Exception):  # the messages are recorded; a failed QUIT is not ours
+                connection.close()
+
+
+@contextmanager
+def _commits_without_flush() -> Iterator[None]:
+    """PostgreSQL: the batch's per-message commits do not each wait for the disk.
+
+    A commit is then in the server, visible to every worker, the moment it returns, so
+    a worker killed mid-batch loses nothing. Only a crash of the database server itself
+    could drop the last fraction of a second of "sent" marks, and those messages would
+    go again under their Message-ID: what the provider already dedupes after a worker
+    dies between its acceptance and our record.
+    """
+    if db.vendor != "postgresql" or db.in_atomic_block:
+        yield
+        return
+    with db.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with suppress(DatabaseError), db.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
 
 
 def _record_acceptance(outgoing: OutgoingEmail, provider_message_id: str) -> Status:
@@ -190,12 +272,14 @@ def _record_acceptance(outgoing: OutgoingEmail, provider_message_id: str) -> Sta
     Whoever learns of an acceptance records it, even a worker whose claim ran out
     meanwhile: the message is out, and a row marked sent is not sent again.
     """
-    with transaction.atomic():
+    # Atomic with its ledger row; without a provider (console, file) there is none.
+    with transaction.atomic() if settings.EMAIL_PROVIDER else nullcontext():
         recorded = OutgoingEmail.objects.filter(pk=outgoing.pk, status__in=_UNSENT).update(
             status=Status.SENT,
             sent_at=timezone.now(),
             provider_message_id=provider_message_id[:255],
             next_attempt_at=None,
+            to=_TO_UNLESS_FORGOTTEN,
             **_CLAIM_CLEARED,
             **_CLEARED_CONTENT,
         )
@@ -207,7 +291,6 @@ def _record_acceptance(outgoing: OutgoingEmail, provider_message_id: str) -> Sta
             )
             return Status.SENT
         _record_disclosure(outgoing)
-        _forget_recipient_if_asked(outgoing.pk)
     return Status.SENT
 
 
@@ -217,14 +300,14 @@ def _after_failure(
     error = (str(exc) or type(exc).__name__)[:500]
     # A header Django refuses to write (a line break in a subject) fails every attempt.
     if outgoing.attempts >= MAX_ATTEMPTS or isinstance(exc, BadHeaderError):
-        if ours.update(
+        ours.update(
             status=Status.FAILED,
             last_error=error,
             next_attempt_at=None,
+            to=_TO_UNLESS_FORGOTTEN,
             **_CLAIM_CLEARED,
             **_CLEARED_CONTENT,
-        ):
-            _forget_recipient_if_asked(outgoing.pk)
+        )
         return Status.FAILED
     ours.update(
         status=Status.QUEUED,
@@ -261,14 +344,25 @@ def sweep(*, now: datetime | None = None) -> list[int]:
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
-    dispatched = []
-    for outgoing_id in list(candidates):
+    dispatched = [
+        outgoing_id
+        for outgoing_id in list(candidates)
         if OutgoingEmail.objects.filter(due, pk=outgoing_id, status=Status.QUEUED).update(
             next_attempt_at=now + lease_duration()
-        ):
-            dispatched.append(outgoing_id)
-            _dispatch(outgoing_id)
+        )
+    ]
+    _dispatch_all(dispatched)
     return dispatched
+
+
+def _dispatch_all(outgoing_ids: Sequence[int]) -> None:
+    """Hand messages to workers, a batch per task."""
+    for first in range(0, len(outgoing_ids), DELIVERY_BATCH):
+        batch = list(outgoing_ids[first : first + DELIVERY_BATCH])
+        if len(batch) == 1:
+            _dispatch(batch[0])
+        else:
+            _dispatch_batch(batch)
 
 
 def _dispatch(outgoing_id: int) -> None:
@@ -280,6 +374,20 @@ def _dispatch(outgoing_id: int) -> None:
         deliver_email.delay(outgoing_id)
     except Exception:
         logger.exception("Email %s not dispatched; the outbox sweep will retry it", outgoing_id)
+
+
+def _dispatch_batch(outgoing_ids: list[int]) -> None:
+    """`_dispatch` for a batch, which one worker sends over one connection."""
+    from .tasks import deliver_emails
+
+    try:
+        deliver_emails.delay(outgoing_ids)
+    except Exception:
+        logger.exception(
+            "Emails %s..%s not dispatched; the outbox sweep will retry them",
+            outgoing_ids[0],
+            outgoing_ids[-1],
+        )
 
 
 def give_up(outgoing_id: int, reason: str) -> None:
@@ -313,117 +421,10 @@ def _record_disclosure(outgoing: OutgoingEmail) -> None:
     )
 
 
-def build_message(outgoing: OutgoingEmail) -> EmailMultiAlternatives:
-    text, html, headers = outgoing.text_body, outgoing.html_body, {}
-    if outgoing.category != Category.TRANSACTIONAL:
-        footer = subscription_footer(email=outgoing.to, category=outgoing.category)
-        text = text.rstrip() + "\n\n" + footer.text
-        if html:
-            html = _with_html_footer(html, footer.html)
-        headers = {
-            "List-Unsubscribe": f"<{footer.unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
-    if outgoing.message_id:
-        # The same on every attempt: a provider that accepted it already can tell.
-        headers["Message-ID"] = outgoing.message_id
-    message = _Message(
-        subject=outgoing.subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[outgoing.to],
-        headers=headers,
+def _mark_suppressed(outgoing_ids: list[int]) -> None:
+    OutgoingEmail.objects.filter(pk__in=outgoing_ids, status=Status.QUEUED).update(
+        status=Status.SUPPRESSED,
+        next_attempt_at=None,
+        to=_TO_UNLESS_FORGOTTEN,
+        **_CLEARED_CONTENT,
     )
-    if html:
-        message.attach_alternative(html, "text/html")
-    if outgoing.calendar:
-        message.calendar = outgoing.calendar
-        message.attach_alternative(outgoing.calendar, "text/calendar")
-    for attachment in outgoing.attachments:
-        message.attach(
-            attachment["filename"],
-            _payload(attachment["content"], attachment["mimetype"]),
-            attachment["mimetype"],
-        )
-    if outgoing.calendar:
-        message.attach(CALENDAR_FILENAME, outgoing.calendar.encode(), "application/ics")
-    return message
-
-
-def calendar_method(calendar: str) -> str:
-    """The iTIP method (REQUEST, CANCEL, ...) a calendar text declares."""
-    match = _CALENDAR_METHOD.search(calendar)
-    if match is None:
-        raise ValueError("An invitation calendar needs a METHOD property.")
-    return match.group(1).upper()
-
-
-class _Message(EmailMultiAlternatives):
-    """Django's message, with the iTIP method on its inline calendar part.
-
-    Calendar clients treat a message as an invitation only when the text/calendar
-    alternative says `method=...` in its Content-Type, which Django cannot express.
-    """
-
-    calendar = ""
-
-    def message(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        mime = super().message(*args, **kwargs)
-        if not self.calendar:
-            return mime
-        for part in mime.walk():
-            if part.get_content_type() == "text/calendar" and not part.get_filename():
-                # Base64, so that the generator leaves the Content-Type as written here:
-                # an 8bit non-ASCII body makes it rewrite the header with quoted values.
-                del part["Content-Transfer-Encoding"]
-                part.set_payload(self.calendar, charset=Charset("utf-8"))
-                part.replace_header(
-                    "Content-Type",
-                    f"text/calendar; method={calendar_method(self.calendar)}; charset=UTF-8",
-                )
-        return mime
-
-
-def _payload(content: str, mimetype: str) -> str | bytes:
-    # Django encodes text/* parts itself; any other type must arrive as bytes, or a
-    # non-ASCII character would be mangled on the way to base64.
-    return content if mimetype.startswith("text/") else content.encode()
-
-
-def _mark_suppressed(outgoing_id: int) -> None:
-    OutgoingEmail.objects.filter(pk=outgoing_id, status=Status.QUEUED).update(
-        status=Status.SUPPRESSED, next_attempt_at=None, **_CLEARED_CONTENT
-    )
-    _forget_recipient_if_asked(outgoing_id)
-
-
-def _footer_text(category: str, url: str, manage: str) -> str:
-    label = Category(category).label
-    return (
-        "--\n"
-        f"You receive this because you are subscribed to “{label}”.\n"
-        f"Unsubscribe with one click: {url}\n"
-        f"Manage your email preferences: {manage}\n"
-        f"{settings.SITE_NAME} · {settings.COMPANY_POSTAL_ADDRESS}"
-    )
-
-
-def _footer_html(category: str, url: str, manage: str) -> str:
-    label = escape(Category(category).label)
-    # <small>, not a style attribute: the same footer is shown in staff previews,
-    # where the Content-Security-Policy forbids inline styles.
-    return (
-        "<hr><p><small>"
-        f"You receive this because you are subscribed to “{label}”. "
-        f'<a href="{escape(url)}">Unsubscribe</a> with one click, or '
-        f'<a href="{escape(manage)}">manage your email preferences</a>.<br>'
-        f"{escape(settings.SITE_NAME)} · {escape(settings.COMPANY_POSTAL_ADDRESS)}"
-        "</small></p>"
-    )
-
-
-def _with_html_footer(html: str, footer: str) -> str:
-    marker = html.lower().rfind("</body>")
-    if marker == -1:
-        return html + footer
-    return html[:marker] + footer + html[marker:]

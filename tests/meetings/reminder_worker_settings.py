@@ -1,7 +1,7 @@
 """Settings for the Celery workers of the reminder fault test: the project's, with mail
 kept in memory, and (with REMINDER_PAUSE_AFTER=n) a worker that stops for good inside
-the transaction of its n-th reminder, after the email row is written but before the
-commit: the moment at which the test kills it."""
+the transaction of the batch that wrote its n-th reminder email, after the email rows
+are written but before the commit: the moment at which the test kills it."""
 
 import os
 import time
@@ -21,14 +21,17 @@ _written = []
 def _pause_inside_a_claim(**kwargs):  # type: ignore[no-untyped-def]
     if not _PAUSE_AFTER:
         return
-    from django.db.models.signals import post_save
+    from meetings import reminders
 
-    def pause(sender, instance, created, **kwargs):  # type: ignore[no-untyped-def]
-        if not created or instance.category != "meeting_reminders":
-            return
-        _written.append(instance.pk)
-        if len(_written) == _PAUSE_AFTER:
+    queue = reminders.send_emails
+
+    def pause(drafts):  # type: ignore[no-untyped-def]
+        # A batch's emails are written in one INSERT, still inside its claim's transaction.
+        rows = queue(drafts)
+        _written.extend(row.pk for row in rows if row.category == "meeting_reminders")
+        if len(_written) >= _PAUSE_AFTER:
             Path(_MARKER).touch()
             time.sleep(120)  # killed here
+        return rows
 
-    post_save.connect(pause, sender="privacy.OutgoingEmail", weak=False)
+    reminders.send_emails = pause

@@ -1,5 +1,5 @@
 """Real Celery workers on Redis: one is SIGKILLed in the middle of a batch of reminders,
-after queueing its third email and before the batch commits. Beat (in a second worker)
+after queueing its emails and before the batch commits. Beat (in a second worker)
 and a duplicated scan hand the rest out again, the dead worker's whole batch is
 delivered a second time as well, and every recipient still gets exactly one reminder.
 

@@ -7,7 +7,9 @@ point (a test then kills the worker there), after writing `paused-<point>`:
 - ``before_acceptance``: the worker has claimed the message, the provider has nothing;
 - ``after_acceptance``: the provider has the message, the outbox does not know yet;
 - ``after_task`` (see `outbox_worker_settings`): the outbox marked it sent, the task has
-  not been acknowledged to the broker.
+  not been acknowledged to the broker;
+- ``mid_batch``: the worker has had one message accepted and is about to hand over the
+  second of its batch.
 """
 
 import hashlib
@@ -17,6 +19,7 @@ from pathlib import Path
 
 DIRECTORY = "OUTBOX_PROVIDER_DIR"
 PAUSE = "OUTBOX_PROVIDER_PAUSE"
+_offered = 0
 
 
 def directory() -> Path:
@@ -49,7 +52,11 @@ class EmailBackend:
         pass
 
     def send_messages(self, messages) -> int:
+        global _offered
         for message in messages:
+            _offered += 1
+            if _offered == 2:
+                pause_once("mid_batch")
             pause_once("before_acceptance")
             raw = message.message().as_bytes()
             message_id = message.message()["Message-ID"]

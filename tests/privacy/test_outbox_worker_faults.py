@@ -217,6 +217,49 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
         assert task_id not in second.output()  # the sweep did it alone
 
 
+def test_a_worker_killed_mid_batch_leaves_the_sweep_exactly_the_unsent(
+    broker, provider_dir, tmp_path
+):
+    first = Worker(tmp_path, "first", pause="mid_batch", visibility_timeout=3600)
+    try:
+        rows = mailer.send_emails(
+            [
+                mailer.Draft(f"person{i}@example.com", f"Update {i}", "News.", "transactional")
+                for i in range(3)
+            ]
+        )  # autocommit: one batch task is on the broker now
+        _wait(
+            lambda: (provider_dir / "paused-mid_batch").exists(),
+            timeout=20,
+            message=f"the first worker never reached the second message:\n{first.output()}",
+        )
+    finally:
+        first.kill()
+
+    sent, *unsent = rows
+    assert _row(sent.pk).status == OutgoingEmail.Status.SENT  # recorded as it was accepted
+    assert [_row(row.pk).status for row in unsent] == ["sending", "sending"]
+
+    second = Worker(tmp_path, "second", beat=True, visibility_timeout=3600)
+    swept = re.compile(r"sweep_outbox\[[-0-9a-f]+\] succeeded in [0-9.e-]+s: 2$", re.M)
+    try:
+        _wait(
+            lambda: (
+                all(_row(row.pk).status == OutgoingEmail.Status.SENT for row in rows)
+                and swept.search(second.output())
+            ),
+            timeout=20,
+            message=f"the second worker did not finish:\n{second.output()}",
+        )
+        time.sleep(1.5)  # another sweep or two: nothing more goes out
+    finally:
+        second.stop()
+
+    # Each message reached the provider once: the sweep took exactly the two unsent.
+    assert sorted(outbox_provider.acceptances()) == sorted(row.message_id for row in rows)
+    assert len(outbox_provider.delivered()) == 3
+
+
 def _waited_for_receipt(worker: Worker) -> list[str]:
     _wait(
         lambda: "privacy.tasks.deliver_email[" in worker.output(),
