@@ -22,19 +22,18 @@ lookup per category, and one connection to the provider.
 """
 
 import logging
+import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
-from django.db import DatabaseError, transaction
-from django.db import connection as db
+from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import Case, EmailField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -52,6 +51,7 @@ from .email_message import (  # noqa: F401
     unsubscribe_url,
 )
 from .models import Disclosure, OutgoingEmail
+from .outbox_session import commits_without_flush, provider_connection
 from .pi_categories import PersonalInfoCategory
 from .selectors import may_send_to
 
@@ -71,6 +71,7 @@ _UNSENT = (Status.QUEUED, Status.SENDING)
 _CLEARED_CONTENT = {"text_body": "", "html_body": "", "attachments": [], "calendar": ""}
 _CLAIM_CLEARED = {"claim_token": None, "lease_until": None}
 # The send log keeps no address of a person erased meanwhile (`forget_recipient`).
+_clock = time.monotonic  # a batch's deadline (tests set the time)
 _TO_UNLESS_FORGOTTEN = Case(
     When(forget_recipient=True, then=Value("")), default=F("to"), output_field=EmailField()
 )
@@ -183,6 +184,8 @@ def deliver_batch(outgoing_ids: Sequence[int]) -> dict[int, Status | None]:
     and each acceptance is recorded as soon as the provider gives it."""
     results: dict[int, Status | None] = dict.fromkeys(outgoing_ids)
     token, now = uuid.uuid4(), timezone.now()
+    # A slow provider must not hold a batch past the task's time limit (half the lease).
+    deadline = _clock() + lease_duration().total_seconds() / 4
     claimed = OutgoingEmail.objects.filter(
         Q(status=Status.QUEUED) | Q(status=Status.SENDING, lease_until__lt=now),
         pk__in=list(outgoing_ids),
@@ -205,9 +208,11 @@ def deliver_batch(outgoing_ids: Sequence[int]) -> dict[int, Status | None]:
         )
         results |= dict.fromkeys(withdrawn, Status.SUPPRESSED)
     sendable = [row for row in rows if row.pk in allowed]
-    with _provider() as connection, _commits_without_flush():
-        for outgoing in sendable:
-            mine = ours.filter(pk=outgoing.pk)
+    with provider_connection() as connection, commits_without_flush():
+        for number, outgoing in enumerate(sendable):
+            if _clock() > deadline:
+                results |= _hand_back(ours, sendable[number:])
+                break
             try:
                 if isinstance(connection, Exception):
                     raise connection  # it could not be opened: every message waits
@@ -218,7 +223,7 @@ def deliver_batch(outgoing_ids: Sequence[int]) -> dict[int, Status | None]:
                 logger.warning(
                     "Email %s not sent (attempt %s): %s", outgoing.pk, outgoing.attempts, exc
                 )
-                results[outgoing.pk] = _after_failure(outgoing, mine, exc)
+                results[outgoing.pk] = _after_failure(outgoing, ours.filter(pk=outgoing.pk), exc)
                 continue
             results[outgoing.pk] = _record_acceptance(
                 outgoing, _provider_message_id(message, outgoing)
@@ -226,44 +231,15 @@ def deliver_batch(outgoing_ids: Sequence[int]) -> dict[int, Status | None]:
     return results
 
 
-@contextmanager
-def _provider() -> Iterator[Any]:
-    """One connection to the email backend for a batch, or why it could not be opened."""
-    try:
-        connection = get_connection(fail_silently=False)
-        if hasattr(connection, "open"):
-            connection.open()
-    except Exception as exc:
-        yield exc
-        return
-    try:
-        yield connection
-    finally:
-        if hasattr(connection, "close"):
-            with suppress(Exception):  # the messages are recorded; a failed QUIT is not ours
-                connection.close()
-
-
-@contextmanager
-def _commits_without_flush() -> Iterator[None]:
-    """PostgreSQL: the batch's per-message commits do not each wait for the disk.
-
-    A commit is then in the server, visible to every worker, the moment it returns, so
-    a worker killed mid-batch loses nothing. Only a crash of the database server itself
-    could drop the last fraction of a second of "sent" marks, and those messages would
-    go again under their Message-ID: what the provider already dedupes after a worker
-    dies between its acceptance and our record.
-    """
-    if db.vendor != "postgresql" or db.in_atomic_block:
-        yield
-        return
-    with db.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with suppress(DatabaseError), db.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
+def _hand_back(
+    ours: QuerySet[OutgoingEmail], rows: Sequence[OutgoingEmail]
+) -> dict[int, Status | None]:
+    """Release messages a batch ran out of time for, unattempted: the sweep sends them."""
+    pks = [row.pk for row in rows]
+    ours.filter(pk__in=pks).update(
+        status=Status.QUEUED, next_attempt_at=None, attempts=F("attempts") - 1, **_CLAIM_CLEARED
+    )
+    return dict.fromkeys(pks, Status.QUEUED)
 
 
 def _record_acceptance(outgoing: OutgoingEmail, provider_message_id: str) -> Status:

@@ -180,6 +180,28 @@ def test_a_worker_dying_mid_batch_leaves_the_sweep_exactly_the_unsent(db, provid
     assert [provider.attempts.count(row.message_id) for row in rows] == [1, 1, 2, 1, 1]
 
 
+def test_a_batch_out_of_time_hands_back_what_it_has_not_tried(db, provider, monkeypatch):
+    rows = queue_many(3)
+    now = [0.0]
+    monkeypatch.setattr(mailer, "_clock", lambda: now[0])
+
+    def a_slow_provider():
+        now[0] += mailer.lease_duration().total_seconds() / 4 + 1
+
+    provider.during_send = a_slow_provider
+
+    results = mailer.deliver_batch([row.pk for row in rows])
+
+    assert list(results.values()) == [Status.SENT, Status.QUEUED, Status.QUEUED]
+    for row in rows[1:]:
+        row.refresh_from_db()
+        assert (row.attempts, row.claim_token, row.next_attempt_at) == (0, None, None)
+    provider.during_send = None
+    assert sorted(mailer.sweep()) == [row.pk for row in rows[1:]]
+    assert statuses(rows) == [Status.SENT] * 3
+    assert [provider.attempts.count(row.message_id) for row in rows] == [1, 1, 1]
+
+
 def test_queueing_many_hands_them_to_workers_in_batches(
     db, provider, monkeypatch, django_capture_on_commit_callbacks
 ):
