@@ -105,6 +105,9 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
+# Behind PgBouncer in transaction mode (docker-compose.yml): each transaction may run on
+# another server connection, so nothing may rely on session state (cursors, SET).
+DB_TRANSACTION_POOLING = env.bool("DB_TRANSACTION_POOLING", default=False)
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves web, websockets and tasks from one process: writers take
@@ -125,9 +128,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Behind a pooler in transaction mode a cursor cannot outlive its transaction's server
     # connection, so Django must not use server-side (named) cursors for .iterator().
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
-        "DB_TRANSACTION_POOLING", default=False
-    )
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DB_TRANSACTION_POOLING
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery ----------------------------------------

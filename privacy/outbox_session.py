@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import get_connection
 from django.db import DatabaseError
 from django.db import connection as db
@@ -38,7 +39,9 @@ def commits_without_flush() -> Iterator[None]:
     go again under their Message-ID: what the provider already dedupes after a worker
     dies between its acceptance and our record.
     """
-    if db.vendor != "postgresql" or db.in_atomic_block:
+    # Behind a transaction pooler a session SET would stay on a server connection that
+    # other clients' transactions then use (and RESET might reach another one).
+    if db.vendor != "postgresql" or db.in_atomic_block or settings.DB_TRANSACTION_POOLING:
         yield
         return
     with db.cursor() as cursor:

@@ -225,3 +225,21 @@ def test_the_batch_task_reports_what_it_sent(db, provider):
 
     assert deliver_emails.delay([row.pk for row in rows]).get() == 2
     assert statuses(rows) == [Status.SENT, Status.SUPPRESSED, Status.SENT]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("pooled", [False, True])
+def test_commits_skip_the_disk_flush_only_on_a_connection_of_our_own(settings, pooled):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from privacy.outbox_session import commits_without_flush
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    settings.DB_TRANSACTION_POOLING = pooled
+    with CaptureQueriesContext(connection) as queries, commits_without_flush():
+        OutgoingEmail.objects.count()
+    sets = [q["sql"] for q in queries.captured_queries if "synchronous_commit" in q["sql"]]
+    # Behind a transaction pooler a session SET would leak to other clients' transactions.
+    assert sets == ([] if pooled else ["SET synchronous_commit TO OFF", "RESET synchronous_commit"])
