@@ -24,7 +24,7 @@ def test_signup_prefills_the_browsers_time_zone_and_completes(live_server, new_p
     assert page.get_by_label("Tell us where").is_visible()
     page.get_by_label("Tell us where").fill("A meetup")
     page.get_by_label("Full name").fill("Rosalind Franklin")
-    page.get_by_label("Email").fill("rosalind@example.com")
+    page.get_by_label("Email", exact=True).fill("rosalind@example.com")
     page.get_by_label("Password", exact=True).fill("double-helix-1952")
     page.get_by_label("Password (again)").fill("double-helix-1952")
     page.get_by_role("button", name="Create account").click()
