@@ -4,6 +4,7 @@ import pytest
 
 from conferencing.celery import app as celery_app
 
+from .celery_workers import broker  # noqa: F401  (a fixture for the real-worker tests)
 from .factories import PASSWORD, UserFactory
 
 

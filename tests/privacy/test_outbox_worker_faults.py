@@ -9,58 +9,22 @@ broker. The provider is `outbox_provider`, a directory the workers write to."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
-from django.db import connection
 
-from conferencing.celery import app as celery_app
 from privacy import mailer
 from privacy.models import OutgoingEmail
+from tests.celery_workers import NEEDS_REAL_WORKERS, Worker, wait_for
 
 from . import outbox_provider
 
-ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 3
 SHORT_VISIBILITY = 4
 
-
-def _redis_reachable() -> bool:
-    if not settings.REDIS_URL:
-        return False
-    try:
-        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (connection.vendor == "postgresql" and _redis_reachable()),
-        reason="needs a reachable Redis broker and PostgreSQL shared with worker processes",
-    ),
-]
-
-
-@pytest.fixture
-def broker():
-    """Tasks go to Redis, which starts without anything queued or unacknowledged."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield client
-    celery_app.conf.task_always_eager = eager
-    client.delete("celery", "unacked", "unacked_index", "unacked_mutex")
+pytestmark = NEEDS_REAL_WORKERS
 
 
 @pytest.fixture
@@ -71,7 +35,9 @@ def provider_dir(tmp_path, monkeypatch):
     return directory
 
 
-class Worker:
+class OutboxWorker(Worker):
+    """A worker that delivers through `outbox_provider`, pausing at `pause` until killed."""
+
     def __init__(
         self,
         tmp_path: Path,
@@ -81,62 +47,19 @@ class Worker:
         pause: str = "",
         beat: bool = False,
     ):
-        database = connection.settings_dict
-        url = (
-            f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST']}:"
-            f"{database['PORT']}/{database['NAME']}"
+        super().__init__(
+            tmp_path,
+            name,
+            settings_module="tests.privacy.outbox_worker_settings",
+            env={
+                "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
+                "EMAIL_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
+                "EMAIL_OUTBOX_SWEEP_SECONDS": "1",
+                outbox_provider.DIRECTORY: str(tmp_path / "provider"),
+                outbox_provider.PAUSE: pause,
+            },
+            beat=beat,
         )
-        env = os.environ | {
-            "DJANGO_SETTINGS_MODULE": "tests.privacy.outbox_worker_settings",
-            "DATABASE_URL": url,
-            "REDIS_URL": settings.REDIS_URL,
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            "CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
-            "EMAIL_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
-            "EMAIL_OUTBOX_SWEEP_SECONDS": "1",
-            outbox_provider.DIRECTORY: str(tmp_path / "provider"),
-            outbox_provider.PAUSE: pause,
-        }
-        command = [sys.executable, "-m", "celery", "-A", "conferencing", "worker"]
-        command += ["--pool", "solo", "--without-heartbeat", "--without-mingle"]
-        command += ["--without-gossip", "-n", f"{name}@%h", "--loglevel", "INFO"]
-        if beat:
-            command += ["--beat", "--scheduler", "celery.beat:PersistentScheduler"]
-            command += ["--schedule", str(tmp_path / f"{name}-beat")]
-        self.log = tmp_path / f"{name}.log"
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def _wait(predicate, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(message)
 
 
 def _row(pk: int) -> OutgoingEmail:
@@ -162,7 +85,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
     broker, provider_dir, tmp_path, point, recovery, accepted
 ):
     visibility_timeout = SHORT_VISIBILITY if recovery == "redelivery" else 3600
-    first = Worker(tmp_path, "first", pause=point, visibility_timeout=visibility_timeout)
+    first = OutboxWorker(tmp_path, "first", pause=point, visibility_timeout=visibility_timeout)
     try:
         outgoing = mailer.send_email(
             to="someone@example.com",
@@ -175,7 +98,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
             for line in _waited_for_receipt(first)
             if "privacy.tasks.deliver_email[" in line
         }
-        _wait(
+        wait_for(
             lambda: (provider_dir / f"paused-{point}").exists(),
             timeout=15,
             message=f"the first worker never reached {point}:\n{first.output()}",
@@ -189,7 +112,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
     if recovery == "redelivery":  # Redis hands the task out again only after this
         time.sleep(max(0.0, handed_out + SHORT_VISIBILITY + 0.5 - time.monotonic()))
 
-    second = Worker(tmp_path, "second", beat=True, visibility_timeout=visibility_timeout)
+    second = OutboxWorker(tmp_path, "second", beat=True, visibility_timeout=visibility_timeout)
     redelivered = f"deliver_email[{task_id}] succeeded"
     swept = re.compile(r"sweep_outbox\[[-0-9a-f]+\] succeeded in [0-9.e-]+s: 1$", re.M)
     recovered = {
@@ -197,7 +120,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
         "redelivery": lambda: redelivered in second.output(),
     }[recovery]
     try:
-        _wait(
+        wait_for(
             lambda: _row(outgoing.pk).status == OutgoingEmail.Status.SENT and recovered(),
             timeout=20,
             message=f"the second worker did not finish:\n{second.output()}",
@@ -220,7 +143,7 @@ def test_a_worker_killed_mid_send_delivers_exactly_once(
 def test_a_worker_killed_mid_batch_leaves_the_sweep_exactly_the_unsent(
     broker, provider_dir, tmp_path
 ):
-    first = Worker(tmp_path, "first", pause="mid_batch", visibility_timeout=3600)
+    first = OutboxWorker(tmp_path, "first", pause="mid_batch", visibility_timeout=3600)
     try:
         rows = mailer.send_emails(
             [
@@ -228,7 +151,7 @@ def test_a_worker_killed_mid_batch_leaves_the_sweep_exactly_the_unsent(
                 for i in range(3)
             ]
         )  # autocommit: one batch task is on the broker now
-        _wait(
+        wait_for(
             lambda: (provider_dir / "paused-mid_batch").exists(),
             timeout=20,
             message=f"the first worker never reached the second message:\n{first.output()}",
@@ -240,10 +163,10 @@ def test_a_worker_killed_mid_batch_leaves_the_sweep_exactly_the_unsent(
     assert _row(sent.pk).status == OutgoingEmail.Status.SENT  # recorded as it was accepted
     assert [_row(row.pk).status for row in unsent] == ["sending", "sending"]
 
-    second = Worker(tmp_path, "second", beat=True, visibility_timeout=3600)
+    second = OutboxWorker(tmp_path, "second", beat=True, visibility_timeout=3600)
     swept = re.compile(r"sweep_outbox\[[-0-9a-f]+\] succeeded in [0-9.e-]+s: 2$", re.M)
     try:
-        _wait(
+        wait_for(
             lambda: (
                 all(_row(row.pk).status == OutgoingEmail.Status.SENT for row in rows)
                 and swept.search(second.output())
@@ -261,7 +184,7 @@ def test_a_worker_killed_mid_batch_leaves_the_sweep_exactly_the_unsent(
 
 
 def _waited_for_receipt(worker: Worker) -> list[str]:
-    _wait(
+    wait_for(
         lambda: "privacy.tasks.deliver_email[" in worker.output(),
         timeout=20,
         message=f"the first worker never received the task:\n{worker.output()}",
