@@ -30,6 +30,7 @@ from .test_room_in_browser import (
     RECEIVING,
     SCREEN_DECODED,
     ask_to_join,
+    host_and_two_admitted_attendees,
     join_when_let_in,
     open_page,
     start_as_host,
@@ -169,27 +170,10 @@ def test_three_people_on_janus_see_and_hear_each_other_and_the_host_removes_and_
 ):
     host = UserFactory(full_name="Hana Host")
     meeting = MeetingFactory(host=host, title="All hands", schedule=schedule_in(days=1))
-    link = f"{asgi_server.url}/j/{meeting.join_token}/"
     violations: list[str] = []
-    host_page = open_page(new_page, violations, viewport={"width": 1280, "height": 800})
-    start_as_host(host_page, asgi_server.url, host, link)
-    attendees = {}
-    for name, email in (("Ada Attendee", "ada@example.com"), ("Ben Attendee", "ben@example.com")):
-        page = open_page(new_page, violations, viewport={"width": 1024, "height": 700})
-        ask_to_join(page, link, meeting, name, email)
-        attendees[name] = page
-    host_page.get_by_role("button", name="People").first.click()
-    for name in attendees:
-        admit = host_page.get_by_role("button", name=f"Admit {name}", exact=True)
-        admit.click(timeout=15_000)
-        expect(admit).to_have_count(0, timeout=10_000)
-    for page in attendees.values():
-        join_when_let_in(page)
-    ids = {
-        s.display_name: str(s.public_id)
-        for s in ParticipantSession.objects.filter(occurrence__meeting=meeting)
-    }
-    pages = {"Hana Host": host_page, **attendees}
+    pages, ids = host_and_two_admitted_attendees(asgi_server, new_page, violations, meeting)
+    host_page = pages["Hana Host"]
+    attendees = {name: page for name, page in pages.items() if name != "Hana Host"}
     occurrence = Occurrence.objects.get(meeting=meeting)
     assert occurrence.media_engine == "janus"
     room_id = occurrence.janus_room["room_id"]

@@ -163,40 +163,43 @@ def join_when_let_in(page) -> None:
     page.get_by_role("button", name="Join now").click(timeout=10_000)
 
 
-def test_host_and_two_attendees_meet_chat_and_one_is_removed(asgi_server, new_page):
-    host = UserFactory(full_name="Hana Host")
-    meeting = MeetingFactory(host=host, title="Design review", schedule=schedule_in(days=1))
+def host_and_two_admitted_attendees(asgi_server, new_page, violations, meeting):
+    """The host starts `meeting` from its link, Ada and Ben ask to join by the same link,
+    the host admits both from the people panel and they join: each one's page, and the
+    id of each one's participant session, by name."""
     link = f"{asgi_server.url}/j/{meeting.join_token}/"
-    violations: list[str] = []
-
-    # Given the host, signed in, starts the meeting from its link and joins the room
     host_page = open_page(new_page, violations, viewport={"width": 1280, "height": 800})
-    start_as_host(host_page, asgi_server.url, host, link)
-
-    # And two attendees ask to join by the same link
+    start_as_host(host_page, asgi_server.url, meeting.host, link)
     attendees = {}
     for name, email in (("Ada Attendee", "ada@example.com"), ("Ben Attendee", "ben@example.com")):
         page = open_page(new_page, violations, viewport={"width": 1024, "height": 700})
         ask_to_join(page, link, meeting, name, email)
         attendees[name] = page
-
-    # When the host admits them from the lobby queue in the room's people panel
-    host_page.get_by_role("button", name=re.compile(r"^People")).click()
+    host_page.get_by_role("button", name=re.compile(r"^People")).first.click()
     for name in attendees:
         admit = host_page.get_by_role("button", name=f"Admit {name}", exact=True)
         admit.click(timeout=15_000)
         expect(admit).to_have_count(0, timeout=10_000)
-
-    # Then each attendee is taken to the room, and joins from the pre-join screen
     for page in attendees.values():
         join_when_let_in(page)
-
     sessions = {
         s.display_name: str(s.public_id)
         for s in ParticipantSession.objects.filter(occurrence__meeting=meeting)
     }
+    return {meeting.host.full_name: host_page, **attendees}, sessions
+
+
+def test_host_and_two_attendees_meet_chat_and_one_is_removed(asgi_server, new_page):
+    host = UserFactory(full_name="Hana Host")
+    meeting = MeetingFactory(host=host, title="Design review", schedule=schedule_in(days=1))
+    violations: list[str] = []
+
+    # Given the host starts the meeting from its link, two attendees ask to join by the
+    # same link, and the host admits them from the lobby queue in the people panel
+    pages, sessions = host_and_two_admitted_attendees(asgi_server, new_page, violations, meeting)
+    attendees = {name: page for name, page in pages.items() if name != "Hana Host"}
+    host_page = pages["Hana Host"]
     assert set(sessions) == {"Hana Host", "Ada Attendee", "Ben Attendee"}
-    pages = {"Hana Host": host_page, **attendees}
 
     # And every page decodes the other two's video
     for name, page in pages.items():
